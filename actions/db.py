@@ -1,0 +1,144 @@
+"""Database access for zhiyin: SQLAlchemy models, engine and session handling.
+
+The URL comes from ``DATABASE_URL`` (any SQLAlchemy URL; PostgreSQL works with the bundled
+psycopg2 driver). Without it, a SQLite file under ``var/`` in the project root is used.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'zhiyin.db'}"
+
+Base = declarative_base()
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    name = Column(String(64), primary_key=True)
+    aliases = Column(JSON, nullable=False, default=list)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id = Column(Integer, primary_key=True)
+    sku = Column(String(32), unique=True, nullable=False)
+    name = Column(String(128), unique=True, nullable=False)
+    company = Column(String(64), ForeignKey("companies.name"), nullable=False, index=True)
+    category = Column(String(32), nullable=False, index=True)
+    # Money is stored in fen (1/100 yuan) as an integer: exact on every backend.
+    price_fen = Column(Integer, nullable=False)
+    stock = Column(Integer, nullable=False, default=0)
+    warranty = Column(String(128), nullable=False, default="")
+    specs = Column(JSON, nullable=False, default=dict)
+    aliases = Column(JSON, nullable=False, default=list)
+
+    @property
+    def price(self) -> Decimal:
+        return Decimal(self.price_fen) / 100
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    order_id = Column(String(12), primary_key=True)
+    product_sku = Column(String(32), ForeignKey("products.sku"), nullable=False)
+    quantity = Column(Integer, nullable=False, default=1)
+    phone = Column(String(11), nullable=False)
+    status = Column(String(16), nullable=False)
+    carrier = Column(String(32))
+    tracking_no = Column(String(32))
+    created_at = Column(DateTime, nullable=False)
+
+    product = relationship(Product, lazy="joined")
+    events = relationship(
+        "TrackingEvent",
+        order_by="TrackingEvent.time",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class TrackingEvent(Base):
+    __tablename__ = "tracking_events"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    time = Column(DateTime, nullable=False)
+    location = Column(String(64), nullable=False, default="")
+    description = Column(String(256), nullable=False)
+
+
+class Ticket(Base):
+    """A complaint, suggestion or handoff request that a person on the team will follow up."""
+
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    order_id = Column(String(12))
+    product = Column(String(128))
+    phone = Column(String(11))
+    channel = Column(String(32))
+    sender = Column(String(128))
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    status = Column(String(16), nullable=False, default="open")
+
+    @property
+    def number(self) -> str:
+        """The ticket number quoted to customers, e.g. ``ZY202611270042``."""
+        return f"ZY{self.created_at:%Y%m%d}{self.id:04d}"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+@lru_cache(maxsize=None)
+def get_engine(url: Optional[str] = None) -> Engine:
+    """One engine per URL for the life of the process (engines own the connection pool)."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(engine: Optional[Engine] = None) -> Iterator[Session]:
+    """A transaction: committed on success, rolled back on any error."""
+    factory = sessionmaker(bind=engine or get_engine(), future=True, expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
