@@ -1,0 +1,60 @@
+"""Helpers shared by the actions: reading the tracker and surviving an unreachable database."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+logger = logging.getLogger(__name__)
+
+RunResult = List[Dict[Text, Any]]
+
+
+def latest_entity_values(tracker: Tracker, entity: str) -> List[str]:
+    """Values of an entity in the latest user message, in order, without repeats."""
+    values: List[str] = []
+    for item in tracker.latest_message.get("entities", []):
+        value = item.get("value")
+        if item.get("entity") == entity and value and str(value) not in values:
+            values.append(str(value))
+    return values
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def recent_user_texts(tracker: Tracker, limit: int = 5) -> List[str]:
+    """The customer's last messages, oldest first: context for the person who takes over."""
+    texts = [e.get("text") for e in tracker.events if e.get("event") == "user" and e.get("text")]
+    return texts[-limit:]
+
+
+def ticket_origin(tracker: Tracker) -> Dict[str, Optional[str]]:
+    """Where to reach the customer again: their channel and sender id."""
+    return {"channel": tracker.get_latest_input_channel(), "sender": tracker.sender_id}
+
+
+def database_guard(
+    run: Callable[..., Awaitable[RunResult]]
+) -> Callable[..., Awaitable[RunResult]]:
+    """Turn a database failure into a polite apology instead of a crashed action.
+
+    The action's own events are dropped (nothing half-done is recorded) and the error is
+    logged with its cause, so the conversation goes on and an operator can see why.
+    """
+
+    @functools.wraps(run)
+    async def wrapper(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> RunResult:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except SQLAlchemyError as error:
+            logger.error("action %s: database unavailable: %s", self.name(), error)
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+
+    return wrapper

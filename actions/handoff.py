@@ -1,0 +1,79 @@
+"""Handoff to a person: on request, and after the assistant failed to understand twice."""
+from __future__ import annotations
+
+from typing import Any, Dict, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import RunResult, database_guard, recent_user_texts, ticket_origin
+from actions.db import session_scope
+from actions.services import tickets
+
+FALLBACK_INTENT = "nlu_fallback"
+# After this many misunderstood messages in a row, a person takes over.
+FALLBACKS_BEFORE_HANDOFF = 2
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the customer's latest messages in a row the NLU could not classify."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        if intent != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+def create_handoff_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
+    """Store a handoff ticket with the recent conversation and tell the customer what happens next."""
+    phone = tracker.get_slot("phone_number")
+    with session_scope() as session:
+        ticket = tickets.create_ticket(
+            session,
+            "handoff",
+            "\n".join(recent_user_texts(tracker)) or "（客户请求人工服务）",
+            order_id=tracker.get_slot("order_id"),
+            product=tracker.get_slot("product"),
+            phone=phone,
+            **ticket_origin(tracker),
+        )
+        number = ticket.number
+    contact = f"，也可能致电 {tickets.mask_phone(phone)} 与您联系" if phone else ""
+    dispatcher.utter_message(response=response, ticket_number=number, contact=contact)
+
+
+class ActionHandoff(Action):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    @database_guard
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> RunResult:
+        create_handoff_ticket(dispatcher, tracker, "utter_handoff")
+        return []
+
+
+class ActionFallback(Action):
+    """Asks to rephrase; on the second miss in a row, hands the conversation to a person.
+
+    The misunderstood message is reverted so it does not steer later dialogue predictions.
+    """
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    @database_guard
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> RunResult:
+        if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HANDOFF:
+            create_handoff_ticket(dispatcher, tracker, "utter_handoff_after_fallback")
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]

@@ -1,0 +1,1 @@
+"""Business logic behind the actions: plain functions over a SQLAlchemy session, no Rasa types."""

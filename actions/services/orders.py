@@ -1,0 +1,35 @@
+"""Order look-ups and order-number parsing."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from sqlalchemy.orm import Session
+
+from actions.db import Order, TrackingEvent
+from actions.services.text import normalize
+
+ORDER_ID_LENGTH = 12
+# A run of exactly 12 digits, not part of a longer number.
+_ORDER_ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_DIGITS = re.compile(r"\d+")
+
+
+def extract_order_id(text: Optional[str]) -> Optional[str]:
+    """The 12-digit order number in a message (full-width digits allowed), or None."""
+    match = _ORDER_ID.search(normalize(text or ""))
+    return match.group(0) if match else None
+
+
+def looks_like_wrong_order_id(text: Optional[str]) -> bool:
+    """True when the customer typed digits, but not a 12-digit order number."""
+    normalized = normalize(text or "")
+    return bool(_DIGITS.search(normalized)) and extract_order_id(normalized) is None
+
+
+def get_order(session: Session, order_id: str) -> Optional[Order]:
+    return session.get(Order, order_id)
+
+
+def latest_event(order: Order) -> Optional[TrackingEvent]:
+    return order.events[-1] if order.events else None

@@ -1,0 +1,78 @@
+"""Tickets: complaints, suggestions and handoff requests a person on the team follows up."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from sqlalchemy.orm import Session
+
+from actions.db import Ticket
+from actions.services.text import normalize
+
+TICKET_KINDS = ("complaint", "suggestion", "handoff")
+# Mainland mobile numbers: 11 digits, 1 then 3-9; +86 / 86 prefixes and separators allowed.
+_PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
+_PHONE_SEPARATORS = re.compile(r"[-‐－\s]")
+# Words that ask for a complaint or suggestion without saying what it is about.
+_GENERIC_REQUEST = re.compile(
+    r"我|要|想|你们|您|好|请|帮|一下|一个|个|能|可以|吗|呢|啊|吧|了|的|有|提|给|"
+    r"投诉|举报|反馈|建议|意见|客服|问题|订单号?|定单号?|\d+|[^\w]"
+)
+MIN_DESCRIPTION_CHARS = 2
+
+
+class TicketError(ValueError):
+    """A ticket that cannot be created as asked (bad kind or empty text)."""
+
+
+def extract_phone(text: Optional[str]) -> Optional[str]:
+    """The mainland mobile number in a message, digits only, or None."""
+    compact = _PHONE_SEPARATORS.sub("", normalize(text or ""))
+    match = _PHONE.search(compact)
+    return match.group(1) if match else None
+
+
+def mask_phone(phone: Optional[str]) -> str:
+    """138****5678: enough for the customer to recognise, no more."""
+    if not phone or len(phone) != 11:
+        return phone or ""
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def is_substantive(text: Optional[str]) -> bool:
+    """Whether a message says what the problem or idea is, not just "我要投诉".
+
+    Used to pre-fill a complaint or suggestion from the message that started it.
+    """
+    remainder = _GENERIC_REQUEST.sub("", normalize(text or ""))
+    return len(remainder) >= MIN_DESCRIPTION_CHARS
+
+
+def create_ticket(
+    session: Session,
+    kind: str,
+    text: str,
+    *,
+    order_id: Optional[str] = None,
+    product: Optional[str] = None,
+    phone: Optional[str] = None,
+    channel: Optional[str] = None,
+    sender: Optional[str] = None,
+) -> Ticket:
+    """Store a ticket and return it with its id and number assigned."""
+    if kind not in TICKET_KINDS:
+        raise TicketError(f"unknown ticket kind {kind!r}; expected one of {TICKET_KINDS}")
+    if not (text or "").strip():
+        raise TicketError("a ticket needs a text")
+    ticket = Ticket(
+        kind=kind,
+        text=text.strip(),
+        order_id=order_id,
+        product=product,
+        phone=phone,
+        channel=channel,
+        sender=sender,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket

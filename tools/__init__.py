@@ -1,0 +1,1 @@
+"""Developer tooling for zhiyin (code generation, checks); not loaded by the servers."""
