@@ -1,7 +1,7 @@
 """Handoff to a person: on request, and after the assistant failed to understand twice."""
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
@@ -16,11 +16,18 @@ FALLBACK_INTENT = "nlu_fallback"
 FALLBACKS_BEFORE_HANDOFF = 2
 
 
+def is_blank(text: Optional[str]) -> bool:
+    return not (text or "").strip()
+
+
 def consecutive_fallbacks(tracker: Tracker) -> int:
-    """How many of the customer's latest messages in a row the NLU could not classify."""
+    """How many of the customer's latest messages in a row the NLU could not classify.
+
+    Empty messages (an accidental send) are not held against the customer.
+    """
     count = 0
     for event in reversed(tracker.events):
-        if event.get("event") != "user":
+        if event.get("event") != "user" or is_blank(event.get("text")):
             continue
         intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
         if intent != FALLBACK_INTENT:
@@ -72,7 +79,9 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> RunResult:
-        if consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HANDOFF:
+        if is_blank(tracker.latest_message.get("text")):
+            dispatcher.utter_message(response="utter_empty_message")
+        elif consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HANDOFF:
             create_handoff_ticket(dispatcher, tracker, "utter_handoff_after_fallback")
         else:
             dispatcher.utter_message(response="utter_default")

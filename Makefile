@@ -1,0 +1,99 @@
+# zhiyin (智音客服): `make run` to talk to it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+RASA        := $(PY) -m tools.rasa_cli
+MODEL       := models/zhiyin.tar.gz
+STAMP       := $(VENV)/.installed
+
+export RASA_TELEMETRY_ENABLED   := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL     := 2
+export RASA_PORT                ?= 5005
+export ACTION_PORT              ?= 5055
+export ACTION_SERVER_URL        ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+# Rasa reaches its actions through the gateway in the Rasa server (channels/action_gateway.py).
+export ACTION_ENDPOINT_URL      ?= http://127.0.0.1:$(RASA_PORT)/webhooks/actions/webhook
+export TRACKER_DB_DIALECT       ?= sqlite
+export TRACKER_DB               ?= var/tracker.db
+SHELL_PORT ?= 5006
+
+# Python 3.10 (Rasa 3.6 supports 3.8-3.10): PATH first, then pyenv.
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || \
+	ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -n 1)
+
+NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
+
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke lock clean
+
+help:
+	@echo "make run    install, seed the database, train if needed, start zhiyin"
+	@echo "make shell  talk to zhiyin in the terminal (rasa shell)"
+	@echo "make test   everything CI checks"
+
+$(STAMP): requirements.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+		echo "error: Python 3.10 not found. Install it (e.g. 'pyenv install 3.10' or 'apt-get install python3.10') and retry." >&2; \
+		exit 1; fi
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(STAMP)
+
+db: $(STAMP)
+	$(PY) -m actions.seed
+
+$(NLU_RESOURCES) &: seed/products.yml tools/build_nlu_resources.py | $(STAMP)
+	$(PY) -m tools.build_nlu_resources
+
+nlu-resources: $(NLU_RESOURCES)
+
+# Rasa fingerprints config and data itself: it retrains only what changed, else keeps the model.
+# Validation runs first through tools.validate_data (stricter than Rasa's, and quiet when clean).
+train: validate
+	$(RASA) train --fixed-model-name zhiyin --quiet --skip-validation
+
+run: db train
+	$(PY) -m tools.serve --model $(MODEL)
+
+# Uses the action server of a running `make run`, or starts one for the session.
+shell: db train
+	@export ACTION_ENDPOINT_URL=$(ACTION_SERVER_URL); \
+	if curl -sf http://127.0.0.1:$(ACTION_PORT)/health > /dev/null; then \
+		$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(SHELL_PORT); \
+	else \
+		$(RASA) run actions --actions actions --port $(ACTION_PORT) --quiet > var/action-server.log 2>&1 & \
+		pid=$$!; trap "kill $$pid" EXIT; \
+		$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(SHELL_PORT); \
+	fi
+
+validate: $(STAMP) $(NLU_RESOURCES)
+	$(PY) -m tools.build_nlu_resources --check
+	$(PY) -m tools.validate_data
+
+unit: $(STAMP)
+	$(PY) -m pytest -m "not servers"
+
+nlu-test: train
+	$(RASA) test nlu --nlu tests/nlu_test.yml --model $(MODEL) --out results/nlu --quiet
+	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.95 --min-entity-f1 0.95
+
+story-test: train
+	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) \
+		--endpoints endpoints.yml --fail-on-prediction-errors --out results/core --quiet
+
+smoke: train db
+	$(PY) -m pytest -m servers
+
+test: validate unit nlu-test story-test smoke
+
+lock: $(STAMP)
+	(echo "# Lock file: pip freeze of a working venv built from requirements.in (make lock)."; \
+		$(PY) -m pip freeze --exclude-editable) > requirements.txt
+
+clean:
+	rm -rf results var models .pytest_cache

@@ -1,0 +1,1 @@
+"""zhiyin's Rasa input channels (registered by class path in credentials.yml)."""

@@ -1,0 +1,86 @@
+"""A gateway in the Rasa server between Rasa and the action server.
+
+Rasa 3.6 treats a custom action that cannot run (action server down, crashed or too slow)
+as a silent no-op: it logs a traceback and the customer gets no answer at all. Pointing
+Rasa's action endpoint at this gateway (endpoints.yml, ACTION_ENDPOINT_URL) makes such a
+failure an ordinary action result instead: the customer gets `utter_action_failed`, an
+apology, every channel alike, and the conversation goes on. Everything else, including the
+action server's own 4xx (a form rejecting its execution), passes through unchanged.
+
+Only loopback clients may use it: it is Rasa calling itself, not a public API.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACTION_SERVER_URL = "http://127.0.0.1:5055/webhook"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+APOLOGY = {"events": [], "responses": [{"response": "utter_action_failed"}]}
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class ActionGatewayInput(InputChannel):
+    """Registered as an input channel only to mount its route on the Rasa server."""
+
+    def __init__(self, action_server_url: str, timeout: float) -> None:
+        self.action_server_url = action_server_url
+        self.timeout = timeout
+
+    @classmethod
+    def name(cls) -> Text:
+        return "actions"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ActionGatewayInput":
+        credentials = credentials or {}
+        url = credentials.get("url") or os.environ.get("ACTION_SERVER_URL") or DEFAULT_ACTION_SERVER_URL
+        return cls(url, float(credentials.get("timeout", DEFAULT_TIMEOUT_SECONDS)))
+
+    async def forward(self, body: bytes) -> HTTPResponse:
+        """POST the action request to the action server; apologise if it cannot answer."""
+        action = "unknown"
+        try:
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.post(
+                    self.action_server_url, data=body, headers={"Content-Type": "application/json"}
+                ) as reply:
+                    payload = await reply.read()
+                    if reply.status < 500:
+                        return response.raw(payload, status=reply.status, content_type="application/json")
+                    reason = f"action server answered {reply.status}: {payload[:300]!r}"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            reason = f"action server unreachable at {self.action_server_url}: {error!r}"
+        try:
+            action = json.loads(body).get("next_action", action)
+        except ValueError:
+            pass
+        logger.error("custom action '%s' failed, the customer gets an apology: %s", action, reason)
+        return response.json(APOLOGY)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        gateway = Blueprint("action_gateway", __name__)
+
+        @gateway.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "action_server": self.action_server_url})
+
+        @gateway.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            if request.ip not in LOOPBACK:
+                return response.json({"error": "本接口仅供本机调用 / loopback only"}, status=403)
+            return await self.forward(request.body)
+
+        return gateway

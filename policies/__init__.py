@@ -1,1 +1,0 @@
-"""Custom Rasa graph components for zhiyin's dialogue management."""

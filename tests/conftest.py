@@ -1,0 +1,85 @@
+"""Shared fixtures: a real temporary database, a dispatcher and a tracker factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.engine import Engine
+
+from actions import db
+from actions.db import PROJECT_ROOT
+from actions.seed import seed_database
+from tests.helpers import user_event
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A seeded SQLite database in a temporary folder, used by every action via DATABASE_URL."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'zhiyin.db'}")
+    db.get_engine.cache_clear()
+    engine = db.get_engine()
+    seed_database(engine)
+    yield engine
+    engine.dispose()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def session(database: Engine) -> Iterator[Any]:
+    with db.session_scope(database) as session:
+        yield session
+
+
+@pytest.fixture
+def unreachable_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """DATABASE_URL pointing at a PostgreSQL port where nothing listens."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://zhiyin:secret@127.0.0.1:9/zhiyin?connect_timeout=2")
+    db.get_engine.cache_clear()
+    yield
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    with (PROJECT_ROOT / "domain.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+TrackerFactory = Callable[..., Tracker]
+
+
+@pytest.fixture
+def make_tracker() -> TrackerFactory:
+    """Build a tracker whose latest message is (text, intent, entities) after earlier events."""
+
+    def factory(
+        text: str = "",
+        intent: str = "inform",
+        entities: Optional[List[Dict[str, Any]]] = None,
+        slots: Optional[Dict[str, Any]] = None,
+        history: Optional[List[Dict[str, Any]]] = None,
+        sender_id: str = "customer-1",
+    ) -> Tracker:
+        latest = user_event(text, intent, entities)
+        events = [*(history or []), latest]
+        return Tracker(
+            sender_id=sender_id,
+            slots=dict(slots or {}),
+            latest_message=latest["parse_data"],
+            events=events,
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return factory

@@ -1,0 +1,232 @@
+"""Smoke tests against the real servers: action server + Rasa server, SQLite DB, SQL tracker.
+
+Started the way `make run` starts them (tools.serve), on free ports with a temporary
+database, so a developer's running instance is not disturbed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+from sqlalchemy import func, select
+
+from actions import db
+from actions.db import PROJECT_ROOT, Product, Ticket
+from actions.seed import seed_database
+from tools import serve
+
+pytestmark = pytest.mark.servers
+
+MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+START_TIMEOUT = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: bytes, timeout: float = 60):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@dataclass
+class Stack:
+    env: Dict[str, str]
+    rasa_port: int
+    action_port: int
+    log_dir: Path
+    action_server: serve.Server
+    rasa_server: serve.Server
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def say(self, sender: str, text: str) -> List[Dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        status, replies = post(f"{self.base}/webhooks/rest/webhook", body)
+        assert status == 200, replies
+        return replies
+
+    def texts(self, sender: str, text: str) -> str:
+        return "\n".join(r.get("text", "") for r in self.say(sender, text))
+
+    def restart(self, server: serve.Server, env: Dict[str, str] = None) -> None:
+        server.stop()
+        server.start(self.log_dir, env or self.env)
+        assert serve.wait_healthy([server], START_TIMEOUT), (self.log_dir / f"{server.name}.log").read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} missing: run `make train` first (make test does)")
+    tmp = tmp_path_factory.mktemp("stack")
+    database_url = f"sqlite:///{tmp / 'zhiyin.db'}"
+    seed_database(db.get_engine(database_url))
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_DB": str(tmp / "tracker.db"),
+        "TRACKER_DB_DIALECT": "sqlite",
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    action_server, rasa_server = serve.servers(rasa_port, action_port, str(MODEL))
+    result = Stack(env, rasa_port, action_port, tmp / "logs", action_server, rasa_server)
+    try:
+        for server in (action_server, rasa_server):
+            server.start(result.log_dir, env)
+        assert serve.wait_healthy([action_server, rasa_server], START_TIMEOUT), "servers did not start"
+        yield result
+    finally:
+        rasa_server.stop()
+        action_server.stop()
+
+
+@pytest.fixture
+def engine(stack):
+    return db.get_engine(stack.env["DATABASE_URL"])
+
+
+def test_complaint_over_rest_creates_ticket(stack, engine):
+    sender = "smoke-complaint"
+    assert "订单号" in stack.texts(sender, "我要投诉")
+    assert "描述" in stack.texts(sender, "202611028313")
+    assert "手机号" in stack.texts(sender, "收到的手机屏幕有划痕")
+    confirmation = stack.say(sender, "13812345678")
+    assert "确认提交吗" in confirmation[0]["text"]
+    assert [b["payload"] for b in confirmation[0]["buttons"]] == ["/affirm", "/deny"]
+    done = stack.texts(sender, "确认")
+    with db.session_scope(engine) as session:
+        [ticket] = session.scalars(select(Ticket).where(Ticket.sender == sender)).all()
+        assert (ticket.kind, ticket.order_id, ticket.text, ticket.phone, ticket.channel) == (
+            "complaint", "202611028313", "收到的手机屏幕有划痕", "13812345678", "rest"
+        )
+        assert ticket.number in done
+    # slots were reset: a second complaint starts by asking for the order again
+    assert "订单号" in stack.texts(sender, "我还要投诉")
+
+
+def test_price_comes_from_the_database(stack, engine):
+    with db.session_scope(engine) as session:
+        session.scalar(select(Product).where(Product.name == "戴森V12")).price_fen = 399900
+    assert "售价 3999 元" in stack.texts("smoke-price", "戴森V12多少钱")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀😀", "'; DROP TABLE products; --", "iphone15 price多少", "质量" * 2500],
+    ids=["empty", "blank", "emoji", "sql", "mixed", "5000-chars"],
+)
+def test_awkward_messages_get_a_polite_answer(stack, engine, text):
+    replies = stack.say(f"smoke-robust-{len(text)}-{hash(text) % 1000}", text)
+    assert replies and all(r.get("text") for r in replies)
+    with db.session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 44
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        (b"{bad json", 400, "JSON"),
+        (b"[1, 2]", 400, "JSON"),
+        (json.dumps({"message": "你好"}).encode(), 400, "sender"),
+        (json.dumps({"sender": "x", "message": 42}).encode(), 400, "message"),
+        (json.dumps({"sender": "x", "message": "好" * 20001}).encode(), 413, "message"),
+    ],
+)
+def test_bad_requests_get_json_errors(stack, body, status, reason):
+    got_status, payload = post(f"{stack.base}/webhooks/rest/webhook", body)
+    assert got_status == status
+    assert reason in payload["error"]
+
+
+def test_action_gateway_is_loopback_only_and_reports_its_target(stack):
+    with urllib.request.urlopen(f"{stack.base}/webhooks/actions/", timeout=10) as reply:
+        assert json.loads(reply.read())["action_server"] == f"http://127.0.0.1:{stack.action_port}/webhook"
+
+
+def test_action_server_down_apologises_and_conversation_survives(stack):
+    sender = "smoke-action-down"
+    stack.action_server.stop()
+    try:
+        assert "系统开小差" in stack.texts(sender, "华为Mate60多少钱")
+    finally:
+        stack.restart(stack.action_server)
+    # The product named while the action server was down is remembered.
+    assert "华为Mate60 目前有货" in stack.texts(sender, "有货吗")
+
+
+def test_unreachable_database_gets_a_clear_answer(stack):
+    broken = {**stack.env, "DATABASE_URL": "postgresql://zhiyin:x@127.0.0.1:9/zhiyin?connect_timeout=2"}
+    stack.restart(stack.action_server, broken)
+    try:
+        assert "系统暂时无法查询" in stack.texts("smoke-db-down", "小米14多少钱")
+    finally:
+        stack.restart(stack.action_server)
+    assert "小米14（小米）售价" in stack.texts("smoke-db-down", "小米14多少钱")
+
+
+def test_conversation_survives_a_rasa_server_restart(stack):
+    sender = "smoke-restart"
+    stack.say(sender, "iPhone15Pro多少钱")
+    stack.restart(stack.rasa_server)
+    with urllib.request.urlopen(f"{stack.base}/conversations/{sender}/tracker", timeout=30) as reply:
+        tracker = json.loads(reply.read())
+    assert "iPhone15Pro多少钱" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
+    assert "iPhone15Pro 目前有货" in stack.texts(sender, "有货吗")
+
+
+def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
+    """What `make run` does: start both, report readiness, stop both on SIGTERM."""
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "TRACKER_DB": str(tmp_path / "tracker.db"),
+        "TRACKER_DB_DIALECT": "sqlite",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'z.db'}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.serve", "--rasa-port", str(rasa_port), "--action-port", str(action_port),
+         "--model", str(MODEL), "--log-dir", str(tmp_path / "logs")],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C to stop" in line:
+                break
+        output = "".join(lines)
+        assert f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook" in output, output
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        for port in (rasa_port, action_port):
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -1,0 +1,23 @@
+"""The `rasa` command line, minus third-party deprecation warnings.
+
+Importing sanic installs a "show once" filter for DeprecationWarning in front of any filter
+from PYTHONWARNINGS, so Rasa 3.6's dependencies (pkg_resources, distutils, jax, pyparsing,
+SQLAlchemy 1.4) print a dozen deprecation notices on every start. None is actionable for a
+user of zhiyin. This wrapper puts an "ignore" filter in front after sanic is imported and
+then runs Rasa's own entry point with the given arguments: `python -m tools.rasa_cli train`.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import sanic  # noqa: E402,F401  (its import adds the filter this module overrides)
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+from rasa.__main__ import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.argv[0] = "rasa"
+    main()

@@ -1,0 +1,169 @@
+"""Start the action server and the Rasa server, wait until both are healthy, stop both cleanly.
+
+Used by `make run` and by the smoke tests, so both start zhiyin the same way. Needs no
+terminal: it can be started by scripts and CI, and stops on SIGINT (Ctrl-C) or SIGTERM.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from actions.db import PROJECT_ROOT
+
+logger = logging.getLogger("zhiyin.serve")
+
+HOST = "127.0.0.1"
+STOP_GRACE_SECONDS = 15
+
+
+@dataclass
+class Server:
+    name: str
+    command: List[str]
+    health_url: str
+    # Settings that follow from the ports; they override the inherited environment.
+    env: Dict[str, str] = field(default_factory=dict)
+    process: Optional[subprocess.Popen] = None
+
+    def start(self, log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> None:
+        output = None
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(log_dir / f"{self.name}.log", "ab")
+        logger.info("starting %s: %s", self.name, " ".join(self.command))
+        # Own process group, so stopping it also stops anything it spawned.
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=PROJECT_ROOT,
+            env={**(env or os.environ), **self.env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+    def stop(self) -> None:
+        if not self.running():
+            return
+        logger.info("stopping %s", self.name)
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("%s did not stop in %ss, killing it", self.name, STOP_GRACE_SECONDS)
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
+    """The action server and the Rasa server; Rasa calls actions through its gateway route."""
+    rasa = [sys.executable, "-m", "tools.rasa_cli"]
+    wiring = {
+        "ACTION_SERVER_URL": f"http://{HOST}:{action_port}/webhook",
+        "ACTION_ENDPOINT_URL": f"http://{HOST}:{rasa_port}/webhooks/actions/webhook",
+    }
+    return [
+        Server(
+            "action-server",
+            [*rasa, "run", "actions", "--actions", "actions", "--port", str(action_port)],
+            f"http://{HOST}:{action_port}/health",
+        ),
+        Server(
+            "rasa-server",
+            [
+                *rasa, "run", "--enable-api", "--cors", "*",
+                "--interface", HOST, "--port", str(rasa_port),
+                "--model", model,
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+            f"http://{HOST}:{rasa_port}/status",
+            wiring,
+        ),
+    ]
+
+
+def wait_healthy(group: List[Server], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    pending = list(group)
+    while pending and time.monotonic() < deadline:
+        for server in list(pending):
+            if not server.running():
+                logger.error("%s exited with code %s during start-up", server.name, server.process.returncode)
+                return False
+            if server.healthy():
+                logger.info("%s is healthy (%s)", server.name, server.health_url)
+                pending.remove(server)
+        time.sleep(0.5)
+    for server in pending:
+        logger.error("%s not healthy after %ss", server.name, timeout)
+    return not pending
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
+    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--model", default=os.environ.get("RASA_MODEL", "models"))
+    parser.add_argument("--start-timeout", type=float, default=180)
+    parser.add_argument("--log-dir", type=Path, help="write each server's output to a file here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    group = servers(args.rasa_port, args.action_port, args.model)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        logger.info("received %s, shutting down", signal.Signals(signum).name)
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for server in group:
+            server.start(args.log_dir)
+        if not wait_healthy(group, args.start_timeout):
+            return 1
+        base = f"http://{HOST}:{args.rasa_port}"
+        print(
+            f"\n智音客服 zhiyin is ready.\n"
+            f"  REST:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\": \"me\", \"message\": \"你好\"}}'\n"
+            f"  socket.io: {base}/socket.io/\n"
+            f"  HTTP API:  {base}/status\n"
+            f"  terminal:  make shell\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            for server in group:
+                if not server.running():
+                    logger.error("%s exited unexpectedly (code %s)", server.name, server.process.returncode)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        for server in reversed(group):
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
