@@ -21,8 +21,7 @@ export TRACKER_DB               ?= var/tracker.db
 SHELL_PORT ?= 5006
 
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): PATH first, then pyenv.
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || \
-	ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -n 1)
+PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
