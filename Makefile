@@ -74,8 +74,12 @@ validate: $(STAMP) $(NLU_RESOURCES)
 	$(PY) -m tools.build_nlu_resources --check
 	$(PY) -m tools.validate_data
 
+# Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
 unit: $(STAMP)
-	$(PY) -m pytest -m "not servers"
+	@set -e; pg_dir=$$(mktemp -d /tmp/zhiyin-pg.XXXXXX); \
+	url=$$(tools/pg-test-server start $$pg_dir); \
+	trap "tools/pg-test-server stop $$pg_dir" EXIT; \
+	ZHIYIN_TEST_POSTGRES_URL=$$url $(PY) -m pytest -m "not servers"
 
 nlu-test: train
 	$(RASA) test nlu --nlu tests/nlu_test.yml --model $(MODEL) --out results/nlu --quiet

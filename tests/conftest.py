@@ -1,6 +1,7 @@
 """Shared fixtures: a real temporary database, a dispatcher and a tracker factory."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -16,14 +17,29 @@ from actions.seed import seed_database
 from tests.helpers import user_event
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A seeded SQLite database in a temporary folder, used by every action via DATABASE_URL."""
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'zhiyin.db'}")
+POSTGRES_URL_VARIABLE = "ZHIYIN_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A freshly seeded database, used by every action via DATABASE_URL.
+
+    Each test runs on SQLite (a file in a temporary folder) and on PostgreSQL (the server that
+    `make unit` starts with tools/pg-test-server and names in ZHIYIN_TEST_POSTGRES_URL).
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'zhiyin.db'}"
+    else:
+        url = os.environ.get(POSTGRES_URL_VARIABLE)
+        if not url:
+            pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE} (make unit does)")
+    monkeypatch.setenv("DATABASE_URL", url)
     db.get_engine.cache_clear()
     engine = db.get_engine()
+    db.Base.metadata.drop_all(engine)
     seed_database(engine)
     yield engine
+    db.Base.metadata.drop_all(engine)
     engine.dispose()
     db.get_engine.cache_clear()
 
