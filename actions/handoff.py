@@ -36,10 +36,19 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-def create_handoff_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
-    """Store a handoff ticket with the recent conversation and tell the customer what happens next."""
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
+    """Store a handoff ticket with the recent conversation and tell the customer what happens next.
+
+    A customer who asks again while their handoff is still open is told the same ticket
+    number instead of getting a second ticket.
+    """
     phone = tracker.get_slot("phone_number")
+    origin = ticket_origin(tracker)
     with session_scope() as session:
+        pending = tickets.open_ticket_for(session, "handoff", origin["channel"], origin["sender"])
+        if pending is not None:
+            dispatcher.utter_message(response="utter_handoff_pending", ticket_number=pending.number)
+            return
         ticket = tickets.create_ticket(
             session,
             "handoff",
@@ -47,7 +56,7 @@ def create_handoff_ticket(dispatcher: CollectingDispatcher, tracker: Tracker, re
             order_id=tracker.get_slot("order_id"),
             product=tracker.get_slot("product"),
             phone=phone,
-            **ticket_origin(tracker),
+            **origin,
         )
         number = ticket.number
     contact = f"，也可能致电 {tickets.mask_phone(phone)} 与您联系" if phone else ""
@@ -62,7 +71,7 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> RunResult:
-        create_handoff_ticket(dispatcher, tracker, "utter_handoff")
+        hand_off(dispatcher, tracker, "utter_handoff")
         return []
 
 
@@ -82,7 +91,7 @@ class ActionFallback(Action):
         if is_blank(tracker.latest_message.get("text")):
             dispatcher.utter_message(response="utter_empty_message")
         elif consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HANDOFF:
-            create_handoff_ticket(dispatcher, tracker, "utter_handoff_after_fallback")
+            hand_off(dispatcher, tracker, "utter_handoff_after_fallback")
         else:
             dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.db import Ticket
@@ -46,6 +47,19 @@ def is_substantive(text: Optional[str]) -> bool:
     """
     remainder = _GENERIC_REQUEST.sub("", normalize(text or ""))
     return len(remainder) >= MIN_DESCRIPTION_CHARS
+
+
+def open_ticket_for(
+    session: Session, kind: str, channel: Optional[str], sender: Optional[str]
+) -> Optional[Ticket]:
+    """The customer's newest ticket of this kind that nobody has closed yet, if any."""
+    query = (
+        select(Ticket)
+        .where(Ticket.kind == kind, Ticket.channel == channel, Ticket.sender == sender, Ticket.status == "open")
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
 
 
 def create_ticket(

@@ -54,3 +54,20 @@ def test_empty_message_is_answered_and_not_counted(database, session, dispatcher
     assert texts(dispatcher) == ["utter_empty_message"]
     assert consecutive_fallbacks(tracker) == 1
     assert session.scalars(select(Ticket)).all() == []
+
+
+def test_asking_again_reuses_the_open_handoff(database, session, dispatcher, make_tracker, domain):
+    run_action(ActionHandoff(), dispatcher, make_tracker("转人工", "request_human"), domain)
+    again = type(dispatcher)()
+    run_action(ActionHandoff(), again, make_tracker("人工呢？", "request_human"), domain)
+    [ticket] = session.scalars(select(Ticket)).all()
+    assert again.messages[0]["response"] == "utter_handoff_pending"
+    assert again.messages[0]["ticket_number"] == ticket.number
+
+
+def test_closed_handoff_allows_a_new_one(database, session, dispatcher, make_tracker, domain):
+    run_action(ActionHandoff(), dispatcher, make_tracker("转人工", "request_human"), domain)
+    session.scalars(select(Ticket)).one().status = "closed"
+    session.commit()
+    run_action(ActionHandoff(), dispatcher, make_tracker("再转一次人工", "request_human"), domain)
+    assert len(session.scalars(select(Ticket)).all()) == 2

@@ -64,3 +64,13 @@ def test_create_ticket_keeps_huge_text_whole(session):
 def test_create_ticket_rejects_bad_input(session, kind, text):
     with pytest.raises(tickets.TicketError):
         tickets.create_ticket(session, kind, text)
+
+
+def test_open_ticket_for_matches_customer_kind_and_status(session):
+    first = tickets.create_ticket(session, "handoff", "转人工", channel="rest", sender="u1")
+    tickets.create_ticket(session, "handoff", "转人工", channel="rest", sender="u2")
+    tickets.create_ticket(session, "complaint", "坏了", channel="rest", sender="u1")
+    assert tickets.open_ticket_for(session, "handoff", "rest", "u1").id == first.id
+    assert tickets.open_ticket_for(session, "handoff", "socketio", "u1") is None
+    first.status = "closed"
+    assert tickets.open_ticket_for(session, "handoff", "rest", "u1") is None
