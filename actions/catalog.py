@@ -85,10 +85,13 @@ class ActionAnswerProduct(Action):
             if companies:
                 return self._list_company(session, dispatcher, companies[0], aspect)
             remembered = tracker.get_slot("product")
-            if remembered and latest_intent(tracker) in ASPECT_BY_INTENT:
+            asking = latest_intent(tracker) in ASPECT_BY_INTENT
+            if remembered and asking:
                 return self._answer_mentions(session, dispatcher, [remembered], aspect)
-        dispatcher.utter_message(response="utter_ask_which_product")
-        return []
+        # A consultation without a product: ask which. Anything else the customer tells us
+        # outside a form (a problem, a phone number): offer the ways we can help.
+        dispatcher.utter_message(response="utter_ask_which_product" if asking else "utter_offer_help")
+        return [SlotSet("product", None)]
 
     def _answer_mentions(
         self, session: Session, dispatcher: CollectingDispatcher, mentions: List[str], aspect: str

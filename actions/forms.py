@@ -50,6 +50,13 @@ class ValidateComplaintForm(FormValidationAction):
         return {"phone_number": phone}
 
 
+    def validate_complaint_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Only a yes or a no (set from affirm / deny) answers the confirmation."""
+        return {"complaint_confirmed": value if isinstance(value, bool) else None}
+
+
 class ValidateSuggestionForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_suggestion_form"

@@ -43,8 +43,11 @@ def mask_phone(phone: Optional[str]) -> str:
 def is_substantive(text: Optional[str]) -> bool:
     """Whether a message says what the problem or idea is, not just "我要投诉".
 
-    Used to pre-fill a complaint or suggestion from the message that started it.
+    Used to pre-fill a complaint or suggestion from the message that started it. A button
+    payload such as "/file_complaint" says nothing either.
     """
+    if (text or "").lstrip().startswith("/"):
+        return False
     remainder = _GENERIC_REQUEST.sub("", normalize(text or ""))
     return len(remainder) >= MIN_DESCRIPTION_CHARS
 

@@ -73,6 +73,13 @@ def test_missing_product_asks_which(database, dispatcher, make_tracker, domain):
     assert texts(dispatcher) == ["utter_ask_which_product"]
 
 
+def test_problem_told_outside_a_form_offers_help(database, dispatcher, make_tracker, domain):
+    tracker = make_tracker("收到的手机屏幕裂了", "inform", slots={"product": "小米14"})
+    events = run_action(ActionAnswerProduct(), dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["utter_offer_help"]
+    assert slot_events(events) == {"product": None}
+
+
 def test_follow_up_question_uses_remembered_product(database, dispatcher, make_tracker, domain):
     tracker = make_tracker("有货吗", "ask_stock", slots={"product": "iPhone15Pro"})
     run_action(ActionAnswerProduct(), dispatcher, tracker, domain)

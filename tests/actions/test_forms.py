@@ -54,6 +54,12 @@ def test_complaint_phone(dispatcher, make_tracker, domain, complaint_form, value
     assert texts(dispatcher) == said
 
 
+@pytest.mark.parametrize("value, kept", [(True, True), (False, False), ("确认", None), (None, None)])
+def test_complaint_confirmation_is_yes_or_no(dispatcher, make_tracker, domain, complaint_form, value, kept):
+    result = complaint_form.validate_complaint_confirmed(value, dispatcher, make_tracker("确认"), domain)
+    assert result == {"complaint_confirmed": kept}
+
+
 @pytest.mark.parametrize("text, kept", [("建议增加夜间客服", True), ("我有个建议", False)])
 def test_suggestion_text(dispatcher, make_tracker, domain, text, kept):
     tracker = make_tracker(text, "give_suggestion", slots={"requested_slot": None})

@@ -36,6 +36,8 @@ def test_mask_phone(phone, masked):
         ("订单202611016468发错货了，我要投诉", True),
         ("屏幕坏了", True),
         ("希望增加夜间客服", True),
+        ("/file_complaint", False),
+        ('/give_suggestion{"product": "小米14"}', False),
         ("", False),
     ],
 )
