@@ -1,6 +1,7 @@
 """Consultation about products: information, price and stock, answered from the catalog."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -8,7 +9,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import RunResult, database_guard, latest_entity_values, latest_intent
+from actions.common import (
+    RunResult,
+    database_guard,
+    event_intent,
+    latest_entity_values,
+    latest_intent,
+)
 from actions.db import Product, session_scope
 from actions.services import catalog
 
@@ -52,17 +59,16 @@ def aspect_of_conversation(tracker: Tracker) -> str:
     A follow-up such as "iPhone15" (inform) after "多少钱？" keeps asking about the price.
     """
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-            if intent in ASPECT_BY_INTENT:
-                return ASPECT_BY_INTENT[intent]
+        if event.get("event") == "user" and event_intent(event) in ASPECT_BY_INTENT:
+            return ASPECT_BY_INTENT[event_intent(event)]
     return "info"
 
 
 def suggestion_buttons(products: List[Product], aspect: str) -> List[Dict[str, str]]:
     intent = INTENT_BY_ASPECT[aspect]
     return [
-        {"title": p.name, "payload": f'/{intent}{{"product": "{p.name}"}}'} for p in products
+        {"title": p.name, "payload": f"/{intent}{json.dumps({'product': p.name}, ensure_ascii=False)}"}
+        for p in products
     ]
 
 

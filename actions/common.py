@@ -28,6 +28,11 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def event_intent(event: Dict[Text, Any]) -> Optional[str]:
+    """The intent NLU gave a user event (None for other events)."""
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
 def recent_user_texts(tracker: Tracker, limit: int = 5) -> List[str]:
     """The customer's last messages, oldest first: context for the person who takes over."""
     texts = [e.get("text") for e in tracker.events if e.get("event") == "user" and e.get("text")]

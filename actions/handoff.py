@@ -7,7 +7,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import RunResult, database_guard, recent_user_texts, ticket_origin
+from actions.common import (
+    RunResult,
+    database_guard,
+    event_intent,
+    recent_user_texts,
+    ticket_origin,
+)
 from actions.db import session_scope
 from actions.services import tickets
 
@@ -29,8 +35,7 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     for event in reversed(tracker.events):
         if event.get("event") != "user" or is_blank(event.get("text")):
             continue
-        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
-        if intent != FALLBACK_INTENT:
+        if event_intent(event) != FALLBACK_INTENT:
             break
         count += 1
     return count

@@ -69,7 +69,7 @@ def render_catalog_nlu(names: Dict[str, Dict[str, List[str]]]) -> str:
         entries = _unique(w for name, aliases in by_name.items() for w in [name, *aliases])
         nlu.append({"lookup": entity, "examples": "".join(f"- {w}\n" for w in entries)})
     claimed: Dict[str, str] = {}
-    for entity, by_name in names.items():
+    for by_name in names.values():
         for name, aliases in by_name.items():
             variants = []
             for alias in aliases:
