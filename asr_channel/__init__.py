@@ -1,0 +1,1 @@
+"""Voice input for zhiyin: Whisper speech recognition behind a Rasa input channel."""

@@ -1,0 +1,45 @@
+"""Operators' command line: `python -m asr_channel transcribe FILE...` prints transcripts and timing."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from asr_channel.audio import AudioError, decode
+from asr_channel.engine import build_engine
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m asr_channel", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    transcribe = commands.add_parser("transcribe", help="transcribe audio files")
+    transcribe.add_argument("files", nargs="+", type=Path)
+    transcribe.add_argument("--beam-size", type=int, default=5)
+    transcribe.add_argument("--compute-type", default="int8")
+    transcribe.add_argument("--model-dir", help="a faster-whisper model directory (default: Whisper base)")
+    transcribe.add_argument("--hotwords", action="store_true", help="bias toward the shop's vocabulary")
+    transcribe.add_argument("--max-seconds", type=float, default=600)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    engine = build_engine(
+        {"beam_size": args.beam_size, "compute_type": args.compute_type, "model_dir": args.model_dir, "hotwords": args.hotwords}
+    )
+    print(f"model loaded in {engine.load_seconds:.2f}s")
+    failed = 0
+    for path in args.files:
+        try:
+            audio = decode(path.read_bytes(), args.max_seconds)
+        except (OSError, AudioError) as problem:
+            print(f"{path}: error: {problem}", file=sys.stderr)
+            failed += 1
+            continue
+        result = engine.transcribe(audio.samples)
+        print(f"{path}\t{audio.duration_s:.2f}s audio\t{result.seconds:.2f}s (RTF {result.real_time_factor:.3f})\t{result.text}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`voice` input channel: audio in, Whisper transcript through the same dialogue, JSON out.
+
+POST /webhooks/voice/webhook with multipart form data (`file`, `sender`) or a raw audio body
+(`?sender=...`). The reply carries the transcript and the bot's messages as the REST channel
+returns them. Recognition runs in a thread pool with a bounded number in flight; beyond that
+the client gets 503 with Retry-After instead of waiting indefinitely.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from asr_channel.audio import AudioError, decode
+from asr_channel.engine import SpeechEngine, Transcription, build_engine
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "max_seconds": 60.0, "max_in_flight": 2, "retry_after_s": 5}
+NO_SPEECH_REPLY = "抱歉，没有听清您说的话，请再说一遍，或者直接输入文字。"
+
+
+def error(status: int, reason: str, **headers: str) -> HTTPResponse:
+    return response.json({"error": reason, "status": status}, status=status, headers=headers or None)
+
+
+class VoiceInput(InputChannel):
+    def __init__(self, engine: SpeechEngine, max_bytes: int, max_seconds: float, max_in_flight: int, retry_after_s: int) -> None:
+        self.engine = engine
+        self.max_bytes = int(max_bytes)
+        self.max_seconds = float(max_seconds)
+        self.max_in_flight = int(max_in_flight)
+        self.retry_after_s = int(retry_after_s)
+        self.in_flight = 0
+        self.pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="asr")
+
+    @classmethod
+    def name(cls) -> Text:
+        return "voice"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "VoiceInput":
+        settings = {**DEFAULTS, **(credentials or {})}
+        limits = {key: settings.pop(key) for key in DEFAULTS}
+        return cls(build_engine(settings), **limits)
+
+    def recognise(self, data: bytes) -> Tuple[Transcription, str]:
+        """Decode and transcribe (blocking: runs in the pool)."""
+        audio = decode(data, self.max_seconds)
+        return self.engine.transcribe(audio.samples), audio.format
+
+    @staticmethod
+    def _upload(request: Request) -> Tuple[Optional[bytes], Optional[str]]:
+        """(audio bytes, sender) from multipart form data or a raw body."""
+        if request.content_type.startswith("multipart/form-data"):
+            upload = request.files.get("file")
+            return (upload.body if upload else None), request.form.get("sender")
+        return request.body or None, request.args.get("sender")
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        voice = Blueprint("voice_webhook", __name__)
+
+        @voice.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "in_flight": self.in_flight})
+
+        @voice.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > self.max_bytes:
+                return error(413, f"音频文件过大（最大 {self.max_bytes // (1024 * 1024)} MB） / audio too large")
+            data, sender = self._upload(request)
+            if not data:
+                return error(400, "缺少音频文件 file / no audio in the request")
+            if not sender or not str(sender).strip():
+                return error(400, "缺少 sender（会话标识） / 'sender' is required")
+            if self.in_flight >= self.max_in_flight:
+                return error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(self.retry_after_s)})
+            self.in_flight += 1
+            try:
+                loop = asyncio.get_running_loop()
+                transcription, kind = await loop.run_in_executor(self.pool, self.recognise, data)
+            except AudioError as problem:
+                logger.warning("voice message from %s rejected: %s", sender, problem)
+                return error(problem.status, str(problem))
+            finally:
+                self.in_flight -= 1
+            logger.info(
+                "voice %s from %s: %.1fs audio, recognised in %.2fs: %r",
+                kind, sender, transcription.duration_s, transcription.seconds, transcription.text,
+            )
+            result = {
+                "transcript": transcription.text,
+                "language": transcription.language,
+                "duration_s": round(transcription.duration_s, 2),
+            }
+            if not transcription.text:
+                result["responses"] = [{"recipient_id": sender, "text": NO_SPEECH_REPLY}]
+                return response.json(result)
+            collector = CollectingOutputChannel()
+            metadata = {"voice": {"format": kind, "duration_s": result["duration_s"]}}
+            await on_new_message(
+                UserMessage(transcription.text, collector, str(sender), input_channel=self.name(), metadata=metadata)
+            )
+            result["responses"] = collector.messages
+            return response.json(result)
+
+        return voice
