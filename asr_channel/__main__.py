@@ -9,6 +9,7 @@ from typing import List, Optional
 
 from asr_channel.audio import AudioError, decode
 from asr_channel.engine import build_engine
+from asr_channel.text import cer, for_scoring
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -21,6 +22,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     transcribe.add_argument("--model-dir", help="a faster-whisper model directory (default: Whisper base)")
     transcribe.add_argument("--hotwords", action="store_true", help="bias toward the shop's vocabulary")
     transcribe.add_argument("--max-seconds", type=float, default=600)
+    transcribe.add_argument(
+        "--reference", type=Path, help="TSV of file name and reference text: also print the CER"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -28,7 +32,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         {"beam_size": args.beam_size, "compute_type": args.compute_type, "model_dir": args.model_dir, "hotwords": args.hotwords}
     )
     print(f"model loaded in {engine.load_seconds:.2f}s")
-    failed = 0
+    references = {}
+    if args.reference:
+        rows = args.reference.read_text(encoding="utf-8").splitlines()[1:]
+        references = dict(row.split("\t", 1) for row in rows if row.strip())
+    failed, errors, characters, audio_s, busy_s = 0, 0.0, 0, 0.0, 0.0
     for path in args.files:
         try:
             audio = decode(path.read_bytes(), args.max_seconds)
@@ -37,7 +45,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             failed += 1
             continue
         result = engine.transcribe(audio.samples)
-        print(f"{path}\t{audio.duration_s:.2f}s audio\t{result.seconds:.2f}s (RTF {result.real_time_factor:.3f})\t{result.text}")
+        audio_s, busy_s = audio_s + audio.duration_s, busy_s + result.seconds
+        line = f"{path}\t{audio.duration_s:.2f}s audio\t{result.seconds:.2f}s (RTF {result.real_time_factor:.3f})\t{result.text}"
+        reference = references.get(path.name)
+        if reference is not None:
+            rate = cer(reference, result.text)
+            errors, characters = errors + rate * len(for_scoring(reference)), characters + len(for_scoring(reference))
+            line += f"\tCER {rate:.3f}"
+        print(line)
+    if audio_s:
+        summary = f"total: {audio_s:.1f}s audio, RTF {busy_s / audio_s:.3f}"
+        if characters:
+            summary += f", CER {errors / characters:.4f} over {characters} characters"
+        print(summary)
     return 1 if failed else 0
 
 
