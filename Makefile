@@ -25,7 +25,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech lock clean
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech voice-eval lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -78,6 +78,10 @@ validate: $(STAMP) $(NLU_RESOURCES)
 # Test speech synthesised offline from tests/audio/utterances.yml (var/speech/, not committed).
 speech: $(STAMP)
 	$(PY) -m tools.synth_speech
+
+# Intent accuracy on synthesised speech vs the same utterances typed (a measurement, not a test).
+voice-eval: train speech
+	$(PY) -m tools.voice_eval
 
 # Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
 unit: $(STAMP) speech

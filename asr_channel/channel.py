@@ -96,6 +96,7 @@ class VoiceInput(InputChannel):
             )
             result = {
                 "transcript": transcription.text,
+                "heard": transcription.heard,
                 "language": transcription.language,
                 "duration_s": round(transcription.duration_s, 2),
             }

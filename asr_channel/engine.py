@@ -14,17 +14,17 @@ from typing import Any, Dict, Optional, Protocol, Sequence
 
 import numpy as np
 
+from asr_channel.correction import DOMAIN_WORDS, HomophoneCorrector, shop_vocabulary
 from asr_channel.text import clean_transcript, for_scoring
 
 logger = logging.getLogger(__name__)
 
-# Words customers say that a general model tends to mishear (订单 → 定单, 客服 → 克服).
-DOMAIN_WORDS = ("订单", "订单号", "快递", "物流", "客服", "人工", "投诉", "建议", "包邮", "退货", "退款", "发货")
 
 
 @dataclass(frozen=True)
 class Transcription:
-    text: str
+    text: str  # after homophone correction
+    heard: str  # as recognised
     language: str
     duration_s: float
     seconds: float  # time spent recognising
@@ -72,6 +72,7 @@ class FasterWhisperEngine:
     # Silero VAD cut words at clip edges (CER 11% vs 6% on the real clips); Whisper's own
     # no-speech detection already returns nothing for silence.
     vad_filter: bool = False
+    corrector: Optional[HomophoneCorrector] = None
     _model: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -99,9 +100,10 @@ class FasterWhisperEngine:
             condition_on_previous_text=False,
         )
         text = "".join(segment.text for segment in segments)
-        text = strip_prompt_leak(clean_transcript(text), self.hotwords)
+        heard = strip_prompt_leak(clean_transcript(text), self.hotwords)
         return Transcription(
-            text=text,
+            text=self.corrector.correct(heard) if self.corrector else heard,
+            heard=heard,
             language=info.language,
             duration_s=len(samples) / 16_000,
             seconds=time.perf_counter() - started,
@@ -119,8 +121,10 @@ def build_engine(settings: Optional[Dict[str, Any]] = None) -> SpeechEngine:
     model_dir = settings.pop("model_dir", None) or whisper_base_dir()
     # Off by default until `make bench` shows domain hotwords help more than they hurt.
     hotwords = settings.pop("hotwords", False)
+    corrector = HomophoneCorrector.from_words(shop_vocabulary()) if settings.pop("correct_homophones", True) else None
     return FasterWhisperEngine(
         Path(model_dir),
         hotwords=domain_hotwords() if hotwords is True else (hotwords or None),
+        corrector=corrector,
         **settings,
     )
