@@ -312,3 +312,33 @@ def test_voice_errors_are_4xx_with_a_reason(stack):
     for data, sender, status, word in cases:
         got, reply = post_voice(stack, data, sender, multipart=False)
         assert (got, word in reply.get("error", "")) == (status, True), (status, reply)
+
+
+def test_busy_recogniser_answers_503_with_retry_after(stack):
+    """Two long messages occupy both recognition slots; a third is turned away at once."""
+    import threading
+
+    from asr_channel.audio import decode
+    from tests.asr_channel.audio_helpers import speech, wav_bytes
+
+    long_speech = wav_bytes(np.tile(decode(speech("complaint_1"), 60).samples, 12)[: 16_000 * 55])
+    results = {}
+
+    def send(key):
+        results[key] = post_voice(stack, long_speech, f"smoke-voice-busy-{key}", multipart=False)
+
+    workers = [threading.Thread(target=send, args=(key,)) for key in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    time.sleep(1.5)
+    request = urllib.request.Request(
+        f"{stack.base}/webhooks/voice/webhook?sender=smoke-voice-busy-c", data=long_speech, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    for worker in workers:
+        worker.join(300)
+    assert refused.value.code == 503
+    assert refused.value.headers["Retry-After"] == "5"
+    assert "繁忙" in json.loads(refused.value.read())["error"]
+    assert [results[key][0] for key in ("a", "b")] == [200, 200]
