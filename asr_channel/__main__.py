@@ -22,6 +22,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     transcribe.add_argument("--model-dir", help="a faster-whisper model directory (default: Whisper base)")
     transcribe.add_argument("--hotwords", action="store_true", help="bias toward the shop's vocabulary")
     transcribe.add_argument("--max-seconds", type=float, default=600)
+    transcribe.add_argument("--vad", action="store_true", help="trim silence with Silero VAD first")
     transcribe.add_argument("--no-correction", action="store_true", help="print what Whisper heard, uncorrected")
     transcribe.add_argument(
         "--reference", type=Path, help="TSV of file name and reference text: also print the CER"
@@ -31,6 +32,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     engine = build_engine(
         {"beam_size": args.beam_size, "compute_type": args.compute_type, "model_dir": args.model_dir, "hotwords": args.hotwords,
+         "vad_filter": args.vad,
          "correct_homophones": not args.no_correction}
     )
     print(f"model loaded in {engine.load_seconds:.2f}s")

@@ -18,16 +18,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from asr_channel.audio import AudioError, decode
+from channels.http import json_error, sender_problem
 from asr_channel.engine import SpeechEngine, Transcription, build_engine
 
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "max_seconds": 60.0, "max_in_flight": 2, "retry_after_s": 5}
 NO_SPEECH_REPLY = "抱歉，没有听清您说的话，请再说一遍，或者直接输入文字。"
-
-
-def error(status: int, reason: str, **headers: str) -> HTTPResponse:
-    return response.json({"error": reason, "status": status}, status=status, headers=headers or None)
 
 
 class VoiceInput(InputChannel):
@@ -73,21 +70,22 @@ class VoiceInput(InputChannel):
         @voice.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if len(request.body or b"") > self.max_bytes:
-                return error(413, f"音频文件过大（最大 {self.max_bytes // (1024 * 1024)} MB） / audio too large")
+                return json_error(413, f"音频文件过大（最大 {self.max_bytes // (1024 * 1024)} MB） / audio too large")
             data, sender = self._upload(request)
             if not data:
-                return error(400, "缺少音频文件 file / no audio in the request")
-            if not sender or not str(sender).strip():
-                return error(400, "缺少 sender（会话标识） / 'sender' is required")
+                return json_error(400, "缺少音频文件 file / no audio in the request")
+            reason = sender_problem(sender)
+            if reason:
+                return json_error(400, reason)
             if self.in_flight >= self.max_in_flight:
-                return error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(self.retry_after_s)})
+                return json_error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(self.retry_after_s)})
             self.in_flight += 1
             try:
                 loop = asyncio.get_running_loop()
                 transcription, kind = await loop.run_in_executor(self.pool, self.recognise, data)
             except AudioError as problem:
                 logger.warning("voice message from %s rejected: %s", sender, problem)
-                return error(problem.status, str(problem))
+                return json_error(problem.status, str(problem))
             finally:
                 self.in_flight -= 1
             logger.info(

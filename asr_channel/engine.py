@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Protocol, Sequence
+from typing import Any, Dict, Optional, Protocol
 
 import numpy as np
 
@@ -38,10 +38,9 @@ class SpeechEngine(Protocol):
     def transcribe(self, samples: np.ndarray) -> Transcription: ...
 
 
-def domain_hotwords(extra: Sequence[str] = ()) -> str:
-    """Hotwords that bias decoding toward the shop's vocabulary (brands, service words)."""
-    words = list(dict.fromkeys([*DOMAIN_WORDS, *extra]))
-    return " ".join(words)
+def domain_hotwords() -> str:
+    """Hotwords that bias decoding toward the shop's service words."""
+    return " ".join(DOMAIN_WORDS)
 
 
 def strip_prompt_leak(text: str, prompt: Optional[str]) -> str:

@@ -23,6 +23,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.http import json_error
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_ACTION_SERVER_URL = "http://127.0.0.1:5055/webhook"
@@ -80,7 +82,7 @@ class ActionGatewayInput(InputChannel):
         @gateway.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             if request.ip not in LOOPBACK:
-                return response.json({"error": "本接口仅供本机调用 / loopback only"}, status=403)
+                return json_error(403, "本接口仅供本机调用 / loopback only")
             return await self.forward(request.body)
 
         return gateway

@@ -12,15 +12,16 @@ from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
+from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from channels.http import json_error, sender_problem
 
 logger = logging.getLogger(__name__)
 
 # Far above any real chat message (the robustness tests send 5,000 characters).
 MAX_MESSAGE_CHARS = 20_000
-MAX_SENDER_CHARS = 128
 
 
 def request_problem(request: Request) -> Optional[tuple]:
@@ -32,10 +33,9 @@ def request_problem(request: Request) -> Optional[tuple]:
     if not isinstance(body, dict):
         return 400, "请求体必须是 JSON 对象 / body must be a JSON object"
     sender, message = body.get("sender"), body.get("message")
-    if not isinstance(sender, (str, int)) or isinstance(sender, bool) or not str(sender).strip():
-        return 400, "缺少 sender（会话标识） / 'sender' is required"
-    if len(str(sender)) > MAX_SENDER_CHARS:
-        return 400, f"sender 过长（最多 {MAX_SENDER_CHARS} 字符） / 'sender' is too long"
+    reason = sender_problem(sender)
+    if reason:
+        return 400, reason
     if not isinstance(message, str):
         return 400, "message 必须是字符串 / 'message' must be a string"
     if len(message) > MAX_MESSAGE_CHARS:
@@ -58,7 +58,7 @@ class ValidatingRestInput(RestInput):
                 return None
             status, reason = problem
             logger.warning("rest webhook rejected (%s): %s", status, reason)
-            return response.json({"error": reason, "status": status}, status=status)
+            return json_error(status, reason)
 
         return blueprint
 

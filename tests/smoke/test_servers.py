@@ -161,7 +161,7 @@ def test_bad_requests_get_json_errors(stack, body, status, reason):
     assert reason in payload["error"]
 
 
-def test_action_gateway_is_loopback_only_and_reports_its_target(stack):
+def test_action_gateway_reports_the_action_server_it_forwards_to(stack):
     with urllib.request.urlopen(f"{stack.base}/webhooks/actions/", timeout=10) as reply:
         assert json.loads(reply.read())["action_server"] == f"http://127.0.0.1:{stack.action_port}/webhook"
 
