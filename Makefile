@@ -25,12 +25,14 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech voice-eval lock clean
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech eval bench lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
 	@echo "make shell  talk to zhiyin in the terminal (rasa shell)"
 	@echo "make test   everything CI checks"
+	@echo "make eval   quality figures -> docs/evaluation.md"
+	@echo "make bench  speed and memory figures -> docs/benchmarks.md"
 
 $(STAMP): requirements.txt
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -79,9 +81,12 @@ validate: $(STAMP) $(NLU_RESOURCES)
 speech: $(STAMP)
 	$(PY) -m tools.synth_speech
 
-# Intent accuracy on synthesised speech vs the same utterances typed (a measurement, not a test).
-voice-eval: train speech
-	$(PY) -m tools.voice_eval
+# Measurements, not tests: quality into docs/evaluation.md, speed and memory into docs/benchmarks.md.
+eval: train speech
+	$(PY) -m tools.voice_eval --out docs/evaluation.md
+
+bench: train
+	$(PY) -m tools.bench
 
 # Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
 unit: $(STAMP) speech

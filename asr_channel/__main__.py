@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from asr_channel.audio import AudioError, decode
 from asr_channel.engine import build_engine
-from asr_channel.text import cer, for_scoring
+from asr_channel.text import cer, corpus_cer
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.reference:
         rows = args.reference.read_text(encoding="utf-8").splitlines()[1:]
         references = dict(row.split("\t", 1) for row in rows if row.strip())
-    failed, errors, characters, audio_s, busy_s = 0, 0.0, 0, 0.0, 0.0
+    failed, scored, audio_s, busy_s = 0, [], 0.0, 0.0
     for path in args.files:
         try:
             audio = decode(path.read_bytes(), args.max_seconds)
@@ -53,14 +53,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         line = f"{path}\t{audio.duration_s:.2f}s audio\t{result.seconds:.2f}s (RTF {result.real_time_factor:.3f})\t{result.text}"
         reference = references.get(path.name)
         if reference is not None:
-            rate = cer(reference, result.text)
-            errors, characters = errors + rate * len(for_scoring(reference)), characters + len(for_scoring(reference))
-            line += f"\tCER {rate:.3f}"
+            scored.append((reference, result.text))
+            line += f"\tCER {cer(reference, result.text):.3f}"
         print(line)
     if audio_s:
         summary = f"total: {audio_s:.1f}s audio, RTF {busy_s / audio_s:.3f}"
-        if characters:
-            summary += f", CER {errors / characters:.4f} over {characters} characters"
+        if scored:
+            summary += f", CER {corpus_cer(scored):.4f} over {len(scored)} files"
         print(summary)
     return 1 if failed else 0
 

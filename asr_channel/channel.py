@@ -7,9 +7,7 @@ the client gets 503 with Retry-After instead of waiting indefinitely.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -17,25 +15,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from asr_channel.audio import AudioError, decode
+from asr_channel.audio import AudioError
+from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
 from channels.http import json_error, sender_problem
-from asr_channel.engine import SpeechEngine, Transcription, build_engine
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "max_seconds": 60.0, "max_in_flight": 2, "retry_after_s": 5}
 NO_SPEECH_REPLY = "抱歉，没有听清您说的话，请再说一遍，或者直接输入文字。"
 
 
 class VoiceInput(InputChannel):
-    def __init__(self, engine: SpeechEngine, max_bytes: int, max_seconds: float, max_in_flight: int, retry_after_s: int) -> None:
-        self.engine = engine
-        self.max_bytes = int(max_bytes)
-        self.max_seconds = float(max_seconds)
-        self.max_in_flight = int(max_in_flight)
-        self.retry_after_s = int(retry_after_s)
-        self.in_flight = 0
-        self.pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="asr")
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
 
     @classmethod
     def name(cls) -> Text:
@@ -43,14 +34,7 @@ class VoiceInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "VoiceInput":
-        settings = {**DEFAULTS, **(credentials or {})}
-        limits = {key: settings.pop(key) for key in DEFAULTS}
-        return cls(build_engine(settings), **limits)
-
-    def recognise(self, data: bytes) -> Tuple[Transcription, str]:
-        """Decode and transcribe (blocking: runs in the pool)."""
-        audio = decode(data, self.max_seconds)
-        return self.engine.transcribe(audio.samples), audio.format
+        return cls(shared_recognizer(dict(credentials or {})))
 
     @staticmethod
     def _upload(request: Request) -> Tuple[Optional[bytes], Optional[str]]:
@@ -65,29 +49,26 @@ class VoiceInput(InputChannel):
 
         @voice.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "in_flight": self.in_flight})
+            return response.json({"status": "ok", "in_flight": self.recognizer.in_flight})
 
         @voice.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if len(request.body or b"") > self.max_bytes:
-                return json_error(413, f"音频文件过大（最大 {self.max_bytes // (1024 * 1024)} MB） / audio too large")
+            too_large = self.recognizer.too_large(len(request.body or b""))
+            if too_large:
+                return json_error(too_large.status, str(too_large))
             data, sender = self._upload(request)
             if not data:
                 return json_error(400, "缺少音频文件 file / no audio in the request")
             reason = sender_problem(sender)
             if reason:
                 return json_error(400, reason)
-            if self.in_flight >= self.max_in_flight:
-                return json_error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(self.retry_after_s)})
-            self.in_flight += 1
             try:
-                loop = asyncio.get_running_loop()
-                transcription, kind = await loop.run_in_executor(self.pool, self.recognise, data)
+                transcription, kind = await self.recognizer.transcribe(data)
+            except RecognizerBusy as busy:
+                return json_error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(busy.retry_after_s)})
             except AudioError as problem:
                 logger.warning("voice message from %s rejected: %s", sender, problem)
                 return json_error(problem.status, str(problem))
-            finally:
-                self.in_flight -= 1
             logger.info(
                 "voice %s from %s: %.1fs audio, recognised in %.2fs: %r",
                 kind, sender, transcription.duration_s, transcription.seconds, transcription.text,

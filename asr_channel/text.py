@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Iterable, Tuple
 
 import opencc
 from rapidfuzz.distance import Levenshtein
@@ -20,10 +21,19 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+_FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
+_ASCII_PUNCTUATION_AFTER_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s*([,?!:;])\s*")
+
+
 def clean_transcript(text: str) -> str:
-    """Simplified characters, no spaces between Chinese segments, trimmed."""
+    """Simplified characters, no spaces between Chinese segments, Chinese punctuation, trimmed.
+
+    Whisper writes ASCII commas between Chinese words; the NLU was trained on typed Chinese
+    with full-width punctuation, and "好的,谢谢" should read like "好的，谢谢".
+    """
     text = to_simplified(text).strip()
-    return re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", text)
+    return _ASCII_PUNCTUATION_AFTER_HAN.sub(lambda m: _FULL_WIDTH[m.group(1)], text)
 
 
 def for_scoring(text: str) -> str:
@@ -35,3 +45,13 @@ def cer(reference: str, hypothesis: str) -> float:
     """Character error rate: edit distance over reference length."""
     ref, hyp = for_scoring(reference), for_scoring(hypothesis)
     return Levenshtein.distance(ref, hyp) / max(len(ref), 1)
+
+
+def corpus_cer(pairs: Iterable[Tuple[str, str]]) -> float:
+    """CER over many (reference, hypothesis) pairs: total edits over total reference characters."""
+    edits = characters = 0
+    for reference, hypothesis in pairs:
+        ref = for_scoring(reference)
+        edits += Levenshtein.distance(ref, for_scoring(hypothesis))
+        characters += len(ref)
+    return edits / max(characters, 1)

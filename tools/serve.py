@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,6 +73,13 @@ class Server:
             logger.warning("%s did not stop in %ss, killing it", self.name, STOP_GRACE_SECONDS)
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
 
 
 def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:

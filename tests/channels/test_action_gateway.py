@@ -1,20 +1,14 @@
 """The gateway against real HTTP servers on 127.0.0.1 (aiohttp), one per behaviour."""
 import asyncio
 import json
-import socket
 
 import pytest
 from aiohttp import web
 
 from channels.action_gateway import APOLOGY, ActionGatewayInput
+from tools.serve import free_port
 
 REQUEST = json.dumps({"next_action": "action_answer_product", "tracker": {}}).encode()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def forward_via(handler, timeout: float = 5.0):
@@ -72,7 +66,7 @@ def test_slow_action_gets_apology():
 
 
 def test_unreachable_action_server_gets_apology(caplog):
-    gateway = ActionGatewayInput(f"http://127.0.0.1:{closed_port()}/webhook", 5)
+    gateway = ActionGatewayInput(f"http://127.0.0.1:{free_port()}/webhook", 5)
     reply = asyncio.run(gateway.forward(REQUEST))
     assert body(reply) == APOLOGY
     assert "unreachable" in caplog.text

@@ -25,18 +25,14 @@ from sqlalchemy import func, select
 from actions import db
 from actions.db import PROJECT_ROOT, Product, Ticket
 from actions.seed import seed_database
+from tests.fakes.telegram_api import FakeTelegramAPI, button_update, text_update, voice_update
 from tools import serve
+from tools.serve import free_port
 
 pytestmark = pytest.mark.servers
 
 MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
 START_TIMEOUT = 240
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def post(url: str, body: bytes, timeout: float = 60):
@@ -76,8 +72,17 @@ class Stack:
         assert serve.wait_healthy([server], START_TIMEOUT), (self.log_dir / f"{server.name}.log").read_text()[-3000:]
 
 
+TELEGRAM_SECRET = "smoke-secret"
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
+def telegram_api() -> Iterator[FakeTelegramAPI]:
+    with FakeTelegramAPI().in_thread() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, telegram_api) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} missing: run `make train` first (make test does)")
     tmp = tmp_path_factory.mktemp("stack")
@@ -90,6 +95,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "TRACKER_DB": str(tmp / "tracker.db"),
         "TRACKER_DB_DIALECT": "sqlite",
         "RASA_TELEMETRY_ENABLED": "false",
+        "TELEGRAM_ACCESS_TOKEN": telegram_api.token,
+        "TELEGRAM_API_URL": telegram_api.url,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{rasa_port}/webhooks/telegram/webhook",
     }
     action_server, rasa_server = serve.servers(rasa_port, action_port, str(MODEL))
     result = Stack(env, rasa_port, action_port, tmp / "logs", action_server, rasa_server)
@@ -342,3 +351,48 @@ def test_busy_recogniser_answers_503_with_retry_after(stack):
     assert refused.value.headers["Retry-After"] == "5"
     assert "繁忙" in json.loads(refused.value.read())["error"]
     assert [results[key][0] for key in ("a", "b")] == [200, 200]
+
+
+def telegram(stack, update) -> int:
+    request = urllib.request.Request(
+        f"{stack.base}/webhooks/telegram/webhook",
+        data=json.dumps(update).encode(),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    with urllib.request.urlopen(request, timeout=120) as reply:
+        return reply.status
+
+
+def test_telegram_registers_its_webhook_at_start(stack, telegram_api):
+    registration = telegram_api.sent("setWebhook")[0]
+    assert registration["url"] == f"{stack.base}/webhooks/telegram/webhook"
+    assert registration["secret_token"] == TELEGRAM_SECRET
+
+
+def test_telegram_voice_note_round_trip(stack, telegram_api):
+    from asr_channel.audio import decode
+    from tests.asr_channel.audio_helpers import encode, speech
+
+    chat = 9001
+    voice = encode(decode(speech("price_1"), 60).samples, "ogg")
+    file_id = telegram_api.add_file(voice)
+    assert telegram(stack, voice_update(100, chat, file_id, len(voice))) == 200
+    echo, answer = telegram_api.texts(chat)
+    assert echo.startswith("🎤") and "美的空调" in echo
+    assert "售价 2899 元" in answer
+
+
+def test_telegram_complaint_confirmed_with_a_button(stack, telegram_api, engine):
+    chat = 9002
+    for update_id, text in enumerate(["我要投诉", "202611028313", "快递员态度很差", "13812345678"], start=200):
+        assert telegram(stack, text_update(update_id, chat, text)) == 200
+    question = telegram_api.sent()[-1]
+    assert "确认提交吗" in question["text"]
+    keyboard = [b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row]
+    assert keyboard == ["/affirm", "/deny"]
+    assert telegram(stack, button_update(210, chat, "/affirm")) == 200
+    assert telegram(stack, button_update(210, chat, "/affirm")) == 200  # Telegram resends: no second ticket
+    with db.session_scope(engine) as session:
+        [ticket] = session.scalars(select(Ticket).where(Ticket.sender == str(chat))).all()
+        assert (ticket.kind, ticket.channel, ticket.text) == ("complaint", "telegram", "快递员态度很差")
+        assert ticket.number in telegram_api.texts(chat)[-1]

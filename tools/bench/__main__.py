@@ -1,0 +1,50 @@
+"""`python -m tools.bench`: run the benchmarks and write docs/benchmarks.md."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from actions.db import PROJECT_ROOT
+from tools.bench import asr, machine, servers, versions
+
+SECTIONS = ("asr", "servers")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per ASR setting")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    started = time.perf_counter()
+    chosen = args.only or list(SECTIONS)
+    parts = []
+    if "asr" in chosen:
+        parts.append(asr.section(repeats=args.repeats))
+    if "servers" in chosen:
+        parts.append(servers.section(args.model))
+    header = [
+        "# zhiyin benchmarks",
+        "",
+        "Written by `make bench` (`python -m tools.bench`); figures are measurements of one run, not assertions.",
+        "",
+        f"- Machine: {machine()}",
+        f"- Versions: {versions(['rasa', 'faster-whisper', 'ctranslate2', 'tensorflow', 'SQLAlchemy'])}",
+        f"- Run: {time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s",
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(header + ["\n\n".join(parts), ""]), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
