@@ -9,24 +9,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.error
-import urllib.request
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import numpy as np
 import pytest
-from sanic import Sanic
 
 from asr_channel.audio import decode
 from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer
 from channels.telegram import BUSY_REPLY, DOWNLOAD_FAILED_REPLY, SECRET_HEADER, UNSUPPORTED_REPLY, TelegramInput
 from tests.asr_channel.audio_helpers import encode, speech, wav_bytes
+from tests.channels.webhook_server import Dialogue, serve_channel
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, button_update, text_update, voice_update
-from tools.serve import free_port
 
 CHAT = 4242
-BUTTONS = [{"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
+
+
+async def serve_channel_at(channel, requests):
+    answers, dialogue = await serve_channel(channel, "/webhooks/telegram", requests)
+    return [(status, body) for status, body, _ in answers], dialogue
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +35,6 @@ def recognizer() -> Recognizer:
     from asr_channel.engine import build_engine
 
     return Recognizer(build_engine({"cpu_threads": 2}), max_bytes=200_000, max_seconds=20)
-
-
-class Dialogue:
-    """Records user messages; answers each with a button question, as the complaint form does."""
-
-    def __init__(self) -> None:
-        self.messages: List[Any] = []
-
-    async def __call__(self, message) -> None:
-        self.messages.append(message)
-        await message.output_channel.send_text_with_buttons(message.sender_id, f"收到：{message.text}", BUTTONS)
 
 
 async def run_updates(recognizer: Recognizer, *updates: Dict[str, Any], api: FakeTelegramAPI = None, files: Dict[str, bytes] = None):
@@ -185,35 +175,6 @@ def test_settings_come_from_the_environment(monkeypatch, caplog):
     assert on.secret_token == "s3cret"
 
 
-def post(url: str, body: bytes, headers: Dict[str, str]):
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-async def serve_webhook(channel: TelegramInput, requests: List[tuple]):
-    """Mount the channel in a Sanic server on 127.0.0.1, send `requests`, return the answers."""
-    dialogue = Dialogue()
-    app = Sanic(f"telegram_test_{free_port()}")
-    Sanic.test_mode = True  # lets Sanic 21.12 start more than one app in a process
-    app.blueprint(channel.blueprint(dialogue), url_prefix="/webhooks/telegram")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    await server.after_start()
-    url = f"http://127.0.0.1:{port}/webhooks/telegram/webhook"
-    try:
-        answers = [await asyncio.to_thread(post, url, body, headers) for body, headers in requests]
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-    return answers, dialogue
-
-
 def test_webhook_checks_secret_json_and_duplicates_and_registers_itself(recognizer):
     good = {SECRET_HEADER: "s3cret"}
     hello = json.dumps(text_update(21, CHAT, "你好")).encode()
@@ -232,7 +193,7 @@ def test_webhook_checks_secret_json_and_duplicates_and_registers_itself(recogniz
         await api.start()
         channel = TelegramInput(TOKEN, api_url=api.url, webhook_url="https://shop.example/webhooks/telegram/webhook", secret_token="s3cret", recognizer=recognizer)
         try:
-            answers, dialogue = await serve_webhook(channel, requests)
+            answers, dialogue = await serve_channel_at(channel, requests)
         finally:
             await api.stop()
         return api, answers, dialogue
@@ -247,7 +208,7 @@ def test_webhook_checks_secret_json_and_duplicates_and_registers_itself(recogniz
 
 
 def test_channel_without_token_answers_503():
-    answers, _ = asyncio.run(serve_webhook(TelegramInput(None), [(json.dumps(text_update(1, CHAT, "你好")).encode(), {})]))
+    answers, _ = asyncio.run(serve_channel_at(TelegramInput(None), [(json.dumps(text_update(1, CHAT, "你好")).encode(), {})]))
     [(status, body)] = answers
     assert status == 503 and "TELEGRAM_ACCESS_TOKEN" in body["error"]
 
@@ -274,7 +235,7 @@ def test_failed_send_is_logged_and_the_update_still_acknowledged(recognizer, cap
         api = FakeTelegramAPI(fail_methods={"sendMessage": 500})
         await api.start()
         try:
-            return await serve_webhook(TelegramInput(TOKEN, api_url=api.url, recognizer=recognizer), requests)
+            return await serve_channel_at(TelegramInput(TOKEN, api_url=api.url, recognizer=recognizer), requests)
         finally:
             await api.stop()
 
