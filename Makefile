@@ -25,7 +25,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke speech eval bench lock clean
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke browser web-vendor speech eval bench lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -103,8 +103,18 @@ story-test: train
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) \
 		--endpoints endpoints.yml --fail-on-prediction-errors --out results/core --quiet
 
-smoke: train db speech
+# Headless Chromium (Debian package) for tests/smoke/test_webchat.py.
+browser:
+	@tools/ensure-chromium
+
+smoke: train db speech browser
 	$(PY) -m pytest -m servers
+
+# Refresh the vendored socket.io client from npm (web/package.json); the result is committed.
+web-vendor:
+	cd web && npm pack socket.io-client@$$(node -p "require('./package.json').dependencies['socket.io-client']") --silent \
+		| xargs -I{} tar -xzf {} package/dist/socket.io.min.js && mv package/dist/socket.io.min.js vendor/ \
+		&& rm -rf package socket.io-client-*.tgz
 
 test: validate unit nlu-test story-test smoke
 

@@ -154,6 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         base = f"http://{HOST}:{args.rasa_port}"
         print(
             f"\n智音客服 zhiyin is ready.\n"
+            f"  web chat:  {base}/chat/\n"
             f"  REST:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\": \"me\", \"message\": \"你好\"}}'\n"
             f"  socket.io: {base}/socket.io/\n"
             f"  HTTP API:  {base}/status\n"

@@ -1,0 +1,2 @@
+"""Fixtures of tests/smoke: the running stack (see stack.py), shared by every test module."""
+from tests.smoke.stack import engine, stack, telegram_api  # noqa: F401  (pytest fixtures)

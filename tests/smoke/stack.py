@@ -1,0 +1,111 @@
+"""The running stack the smoke and browser tests talk to: action server + Rasa server.
+
+Started the way `make run` starts them (tools.serve), once per test session, on free ports
+with a temporary database and tracker store, so a developer's running instance is not
+disturbed; Telegram points at a fake Bot API on 127.0.0.1.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from actions import db
+from actions.db import PROJECT_ROOT
+from actions.seed import seed_database
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tools import serve
+from tools.serve import free_port
+
+MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+START_TIMEOUT = 240
+
+
+def post(url: str, body: bytes, timeout: float = 60):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@dataclass
+class Stack:
+    env: Dict[str, str]
+    rasa_port: int
+    action_port: int
+    log_dir: Path
+    action_server: serve.Server
+    rasa_server: serve.Server
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def say(self, sender: str, text: str) -> List[Dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        status, replies = post(f"{self.base}/webhooks/rest/webhook", body)
+        assert status == 200, replies
+        return replies
+
+    def texts(self, sender: str, text: str) -> str:
+        return "\n".join(r.get("text", "") for r in self.say(sender, text))
+
+    def restart(self, server: serve.Server, env: Dict[str, str] = None) -> None:
+        server.stop()
+        server.start(self.log_dir, env or self.env)
+        assert serve.wait_healthy([server], START_TIMEOUT), (self.log_dir / f"{server.name}.log").read_text()[-3000:]
+
+
+TELEGRAM_SECRET = "smoke-secret"
+
+
+@pytest.fixture(scope="session")
+def telegram_api() -> Iterator[FakeTelegramAPI]:
+    with FakeTelegramAPI().in_thread() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, telegram_api) -> Iterator[Stack]:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} missing: run `make train` first (make test does)")
+    tmp = tmp_path_factory.mktemp("stack")
+    database_url = f"sqlite:///{tmp / 'zhiyin.db'}"
+    seed_database(db.get_engine(database_url))
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_DB": str(tmp / "tracker.db"),
+        "TRACKER_DB_DIALECT": "sqlite",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TELEGRAM_ACCESS_TOKEN": telegram_api.token,
+        "TELEGRAM_API_URL": telegram_api.url,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{rasa_port}/webhooks/telegram/webhook",
+    }
+    action_server, rasa_server = serve.servers(rasa_port, action_port, str(MODEL))
+    result = Stack(env, rasa_port, action_port, tmp / "logs", action_server, rasa_server)
+    try:
+        for server in (action_server, rasa_server):
+            server.start(result.log_dir, env)
+        assert serve.wait_healthy([action_server, rasa_server], START_TIMEOUT), "servers did not start"
+        yield result
+    finally:
+        rasa_server.stop()
+        action_server.stop()
+
+
+@pytest.fixture
+def engine(stack):
+    return db.get_engine(stack.env["DATABASE_URL"])
+
+
