@@ -6,6 +6,7 @@ page go to docs/screenshots/ for the README.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -137,6 +138,34 @@ def test_microphone_refused_is_explained(stack, browser):
         expect(page.locator(".zy-mic")).not_to_have_attribute("aria-pressed", "true")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "status, error, shown",
+    [
+        (503, "语音识别繁忙，请稍后再试 / recogniser busy", "语音识别繁忙"),
+        (422, "语音过长，请控制在 60 秒以内 / audio longer than 60 s", "60 秒以内"),
+        (415, "不支持的音频格式（支持 WAV、WebM、Ogg、MP3、M4A） / unsupported audio format", "不支持的音频格式"),
+    ],
+)
+def test_voice_errors_are_shown_in_chinese(stack, playwright, status, error, shown):
+    """The server's error answers (each tested for real in test_servers.py) as the page shows them."""
+    browser = launch(playwright, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+    context = browser.new_context(locale="zh-CN")
+    context.grant_permissions(["microphone"], origin=stack.base)
+    page = context.new_page()
+    page.route("**/webhooks/voice/webhook", lambda route: route.fulfill(
+        status=status, content_type="application/json", body=json.dumps({"error": error, "status": status})))
+    try:
+        open_chat(page, stack.base)
+        page.locator(".zy-mic").click()
+        page.wait_for_timeout(1000)
+        page.locator(".zy-mic").click()
+        expect(page.locator(".zy-notice").last).to_contain_text(shown, timeout=TIMEOUT_MS)
+        assert "/" not in page.locator(".zy-notice").last.inner_text()  # the English half is for developers
+    finally:
+        context.close()
+        browser.close()
 
 
 def test_reconnects_after_the_server_restarts(stack, browser):
