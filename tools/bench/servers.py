@@ -1,12 +1,13 @@
-"""The Rasa server with and without the voice channel: cold start and memory.
+"""The running stack: cold start and memory of each server, then load (tools/bench/load.py).
 
-Both variants start the way `make run` starts them (tools.serve) on free ports with a
-temporary database and tracker store; the text-only variant uses credentials.yml minus the
-voice and Telegram channels, so the difference is what speech recognition costs.
+Servers start the way `make run` starts them (tools.serve) on free ports with a temporary
+database and tracker store. The shipped credentials are compared with a text-only variant
+(credentials.yml minus the voice and Telegram channels), so the difference is what speech
+recognition costs.
 """
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import tempfile
 import time
@@ -18,12 +19,13 @@ import yaml
 
 from actions.db import PROJECT_ROOT
 from tools import serve
-from tools.serve import free_port
 from tools.bench import median_p95, peak_rss_mb, rss_mb, table
+from tools.bench.load import measure
+from tools.serve import free_port
 
 VOICE_CHANNELS = ("asr_channel.channel.VoiceInput", "channels.telegram.TelegramInput")
-TEXT_TURNS = ["你好", "小米14多少钱", "有货吗", "我的订单202611028313到哪了", "谢谢"]
 VOICE_FILES = sorted((PROJECT_ROOT / "tests" / "audio" / "real").glob("*.wav"))
+START_TIMEOUT_S = 300
 
 
 def post(url: str, body: bytes, content_type: str) -> None:
@@ -39,61 +41,115 @@ def text_only_credentials(directory: Path) -> Path:
     return path
 
 
-def run_variant(model: Path, credentials: Path, voice: bool, env: Dict[str, str], log_dir: Path) -> Dict[str, float]:
+def start_timed(group: List[serve.Server], env: Dict[str, str], log_dir: Path) -> Dict[str, float]:
+    """Start the servers together; seconds until each answers its health check."""
+    started = time.perf_counter()
+    for server in group:
+        server.start(log_dir, env)
+    ready: Dict[str, float] = {}
+    while len(ready) < len(group) and time.perf_counter() - started < START_TIMEOUT_S:
+        for server in group:
+            if server.name in ready:
+                continue
+            if not server.running():
+                raise RuntimeError(f"{server.name} exited during start-up; see {log_dir}")
+            if server.healthy():
+                ready[server.name] = time.perf_counter() - started
+        time.sleep(0.2)
+    if len(ready) < len(group):
+        raise RuntimeError(f"servers not healthy after {START_TIMEOUT_S}s; see {log_dir}")
+    return ready
+
+
+def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path, load: bool, voice: bool) -> Dict[str, object]:
     rasa_port, action_port = free_port(), free_port()
     action_server, rasa_server = serve.servers(rasa_port, action_port, str(model))
     rasa_server.command[rasa_server.command.index("--credentials") + 1] = str(credentials)
-    action_server.start(log_dir, env)
-    started = time.perf_counter()
-    rasa_server.start(log_dir, env)
     try:
-        if not serve.wait_healthy([action_server, rasa_server], 300):
-            raise RuntimeError(f"servers did not start; see {log_dir}")
-        cold_start = time.perf_counter() - started
-        pid = rasa_server.process.pid
-        after_start = rss_mb(pid)
+        ready = start_timed([action_server, rasa_server], env, log_dir)
+        result: Dict[str, object] = {"ready": ready, "rss_after_start": {s.name: rss_mb(s.process.pid) for s in (action_server, rasa_server)}}
         base = f"http://127.0.0.1:{rasa_port}"
-        for turn in TEXT_TURNS:
-            post(f"{base}/webhooks/rest/webhook", json.dumps({"sender": "bench", "message": turn}).encode(), "application/json")
+        if load:
+            result["load"] = asyncio.run(measure(base))
         if voice:
             for path in VOICE_FILES:
                 post(f"{base}/webhooks/voice/webhook?sender=bench-voice", path.read_bytes(), "audio/wav")
-        return {"cold_start": cold_start, "rss_after_start": after_start, "peak_rss": peak_rss_mb(pid)}
+        result["peak_rss"] = {s.name: peak_rss_mb(s.process.pid) for s in (action_server, rasa_server)}
+        return result
     finally:
         rasa_server.stop()
         action_server.stop()
 
 
-def section(model: Path, repeats: int = 2) -> str:
+def run(model: Path, starts: int = 3) -> Dict[str, List[Dict[str, object]]]:
     from actions import db
     from actions.seed import seed_database
 
+    runs: Dict[str, List[Dict[str, object]]] = {"shipped": [], "text-only": []}
     with tempfile.TemporaryDirectory(prefix="zhiyin-bench-") as tmp:
         tmp_path = Path(tmp)
         database_url = f"sqlite:///{tmp_path / 'zhiyin.db'}"
         seed_database(db.get_engine(database_url))
         env = {**os.environ, "DATABASE_URL": database_url, "TRACKER_DB": str(tmp_path / "tracker.db"), "TRACKER_DB_DIALECT": "sqlite"}
-        env.pop("TELEGRAM_ACCESS_TOKEN", None)
-        variants = [("text only (REST, socket.io)", text_only_credentials(tmp_path), False), ("with voice channel (shipped)", PROJECT_ROOT / "credentials.yml", True)]
-        rows: List[List[object]] = []
-        for label, credentials, voice in variants:
-            runs = []
-            for attempt in range(repeats):
-                print(f"  servers: {label}, run {attempt + 1}", flush=True)
-                runs.append(run_variant(model, credentials, voice, env, tmp_path / "logs"))
-            cold = median_p95([r["cold_start"] for r in runs])
-            rows.append([
-                label,
-                f"{cold['median']:.1f} s",
-                f"{median_p95([r['rss_after_start'] for r in runs])['median']:.0f} MB",
-                f"{max(r['peak_rss'] for r in runs):.0f} MB",
+        for key in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
+            env.pop(key, None)
+        text_only = text_only_credentials(tmp_path)
+        for attempt in range(starts):
+            print(f"  servers: shipped credentials, start {attempt + 1}/{starts}", flush=True)
+            runs["shipped"].append(run_once(model, PROJECT_ROOT / "credentials.yml", env, tmp_path / "logs", load=attempt == 0, voice=True))
+        for attempt in range(2):
+            print(f"  servers: text-only credentials, start {attempt + 1}/2", flush=True)
+            runs["text-only"].append(run_once(model, text_only, env, tmp_path / "logs", load=False, voice=False))
+    return runs
+
+
+def ms(stats: Dict[str, float]) -> str:
+    return f"{stats['median']:.1f} / {stats['p95']:.1f} ms"
+
+
+def section(model: Path, starts: int = 3) -> str:
+    runs = run(model, starts)
+    start_rows = []
+    for variant, label in (("shipped", "shipped (with voice)"), ("text-only", "text only")):
+        for server in ("rasa-server", "action-server"):
+            ready = median_p95([r["ready"][server] for r in runs[variant]])
+            start_rows.append([
+                label, server, f"{ready['median']:.1f} s", f"{ready['p95']:.1f} s", str(ready["n"]),
+                f"{median_p95([r['rss_after_start'][server] for r in runs[variant]])['median']:.0f} MB",
+                f"{max(r['peak_rss'][server] for r in runs[variant]):.0f} MB",
             ])
+    load = runs["shipped"][0]["load"]
+    load_rows = [
+        ["`/model/parse`, sequential", ms(load["parse_sequential"]), f"{load['parse_sequential']['throughput']:.1f}/s", load["parse_sequential"]["errors"]],
+        ["REST turn, sequential", ms(load["rest_sequential"]), f"{load['rest_sequential']['throughput']:.1f}/s", load["rest_sequential"]["errors"]],
+    ]
+    for clients in (1, 4, 16):
+        for kind, label in (("parse", "`/model/parse`"), ("rest", "REST turn")):
+            stats = load[f"{kind}_{clients}"]
+            load_rows.append([f"{label}, {clients} clients", ms(stats), f"{stats['throughput']:.1f}/s", stats["errors"]])
+    growth_rows = [[f"parse, {n} characters", ms(load[f"parse_len_{n}"])] for n in (10, 100, 1000)]
+    growth_rows += [[f"REST turn, tracker with {n} turns", ms(stats)] for n, stats in load["conversation_length"].items()]
     return "\n".join([
-        "## Rasa server with the voice channel",
+        "## Servers: cold start and memory",
         "",
-        f"Each variant started {repeats} times (fresh process, same model). Cold start = process start to "
-        f"`/status` and the action server healthy; peak RSS (VmHWM) after {len(TEXT_TURNS)} REST turns and, with voice, "
-        f"{len(VOICE_FILES)} voice messages (the real clips).",
+        f"Both servers started together {starts} times with the shipped credentials and twice text-only (fresh processes, "
+        "same model, SQLite database and SQL tracker store in a temporary directory). Cold start = process start to "
+        "its health endpoint answering (Rasa: `/status`; action server: `/health`). Peak RSS (VmHWM) after the load "
+        f"below and, with voice, {len(VOICE_FILES)} voice messages (the real clips). Target: Rasa server cold start <= 20 s.",
         "",
-        table(["credentials", "cold start (median)", "RSS after start", "peak RSS"], rows),
+        table(["credentials", "server", "cold start median", "p95", "starts", "RSS after start", "peak RSS"], start_rows),
+        "",
+        "## Latency and throughput",
+        "",
+        "On the first shipped start, after a short warm-up. `/model/parse` with “小米14多少钱”; a REST turn is a full "
+        "`/webhooks/rest/webhook` round trip (NLU, policies, custom action through the action gateway to the database, SQL "
+        "tracker store), each client its own customer cycling through price, stock, shipping, order and return questions. "
+        "Clients send their next request when the previous one is answered. Targets: parse p50 <= 15 ms; REST turn p50 "
+        "<= 60 ms; >= 40 turns/s at 16 clients; 0 errors.",
+        "",
+        table(["measurement", "latency median / p95", "throughput", "errors"], load_rows),
+        "",
+        "How cost grows:",
+        "",
+        table(["measurement", "latency median / p95"], growth_rows),
     ])

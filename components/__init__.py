@@ -1,0 +1,1 @@
+"""zhiyin's custom Rasa components (referenced by module path in config.yml)."""

@@ -1,0 +1,65 @@
+import asyncio
+
+import pytest
+from aiohttp import web
+
+from tools.bench import median_p95, table
+from tools.bench.load import answered, drive, parsed
+from tools.nlu_eval import pipeline_config
+
+
+def test_median_and_p95():
+    stats = median_p95(list(range(1, 101)))
+    assert (stats["median"], stats["p95"], stats["n"]) == (50.5, 95, 100)
+    assert median_p95([7.0]) == {"median": 7.0, "p95": 7.0, "n": 1}
+
+
+def test_markdown_table():
+    assert table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+
+
+def test_load_driver_counts_answers_and_errors():
+    """Against a real HTTP server: every third request fails, the rest are timed."""
+
+    async def scenario():
+        calls = {"n": 0}
+
+        async def handler(request):
+            calls["n"] += 1
+            if calls["n"] % 3 == 0:
+                return web.json_response({"error": "busy"}, status=503)
+            return web.json_response([{"recipient_id": "x", "text": "好的"}])
+
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            return await drive(f"http://127.0.0.1:{port}/webhook", lambda c, t: {"sender": str(c), "message": "你好"}, answered, clients=3, requests_per_client=4)
+        finally:
+            await runner.cleanup()
+
+    run = asyncio.run(scenario())
+    assert len(run.latencies_ms) == 8 and run.errors == 4 and run.throughput > 0
+
+
+@pytest.mark.parametrize("payload, ok", [([{"text": "好"}], True), ([], False), ({"error": "x"}, False)])
+def test_a_turn_counts_only_when_answered(payload, ok):
+    assert answered(payload) is ok
+
+
+def test_parse_needs_an_intent():
+    assert parsed({"intent": {"name": "greet"}}) and not parsed({"error": "x"})
+
+
+def test_baselines_change_only_the_learners():
+    shipped, baseline, intents_only = (pipeline_config(name)["pipeline"] for name in ("diet", "lr+crf", "diet-intents"))
+    names = lambda steps: [s["name"].rsplit(".", 1)[-1] for s in steps]  # noqa: E731
+    assert "QuickLoadDIETClassifier" in names(shipped)
+    at = names(shipped).index("QuickLoadDIETClassifier")
+    assert names(baseline) == names(shipped)[:at] + ["LogisticRegressionClassifier", "CRFEntityExtractor"] + names(shipped)[at + 1:]
+    diet = next(s for s in intents_only if s["name"].endswith("DIETClassifier"))
+    assert diet["entity_recognition"] is False and "CRFEntityExtractor" in names(intents_only)
