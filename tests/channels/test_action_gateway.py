@@ -6,6 +6,7 @@ import pytest
 from aiohttp import web
 
 from channels.action_gateway import APOLOGY, ActionGatewayInput
+from tests.fakes.http import one_route_server
 from tools.serve import free_port
 
 REQUEST = json.dumps({"next_action": "action_answer_product", "tracker": {}}).encode()
@@ -13,18 +14,8 @@ REQUEST = json.dumps({"next_action": "action_answer_product", "tracker": {}}).en
 
 async def forward_via(handler, timeout: float = 5.0):
     """Run a one-route action server with `handler`, forward REQUEST through the gateway."""
-    app = web.Application()
-    app.router.add_post("/webhook", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        gateway = ActionGatewayInput(f"http://127.0.0.1:{port}/webhook", timeout)
-        return await gateway.forward(REQUEST)
-    finally:
-        await runner.cleanup()
+    async with one_route_server(handler) as url:
+        return await ActionGatewayInput(url, timeout).forward(REQUEST)
 
 
 def body(reply):

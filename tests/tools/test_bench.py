@@ -3,6 +3,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
+from tests.fakes.http import one_route_server
 from tools.bench import median_p95, table
 from tools.bench.load import answered, drive, parsed
 from tools.nlu_eval import pipeline_config
@@ -30,17 +31,8 @@ def test_load_driver_counts_answers_and_errors():
                 return web.json_response({"error": "busy"}, status=503)
             return web.json_response([{"recipient_id": "x", "text": "好的"}])
 
-        app = web.Application()
-        app.router.add_post("/webhook", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        try:
-            return await drive(f"http://127.0.0.1:{port}/webhook", lambda c, t: {"sender": str(c), "message": "你好"}, answered, clients=3, requests_per_client=4)
-        finally:
-            await runner.cleanup()
+        async with one_route_server(handler) as url:
+            return await drive(url, lambda c, t: {"sender": str(c), "message": "你好"}, answered, clients=3, requests_per_client=4)
 
     run = asyncio.run(scenario())
     assert len(run.latencies_ms) == 8 and run.errors == 4 and run.throughput > 0
