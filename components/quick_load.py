@@ -1,12 +1,17 @@
-"""DIET and TED that load in seconds instead of most of a minute.
+"""A DIET classifier that loads in seconds instead of most of a minute.
 
 Rasa 3.6 builds a loaded TensorFlow model's weights by running one training step
 (`RasaModel.load`: compile, `fit` on one example, then `load_weights`). That step is traced
 into a graph with gradients, the most expensive graph the model has, only to be thrown away:
-on a 2-core CPU it is most of the Rasa server's cold start. These subclasses take the same
+on a 2-core CPU it is most of the Rasa server's cold start. This subclass takes the same
 step eagerly (no tracing; the weights it produces are overwritten by `load_weights` anyway),
-then switch back to graph mode, so predictions still run as a traced `tf.function`. Training
-is untouched; a model trained with these classes is the same model.
+then switches back to graph mode, so predictions still run as a traced `tf.function`. Training
+is untouched; a model trained with this class is the same model.
+
+TED is not treated this way: an eagerly built TED leaves some of its layers uncreated, so
+their saved weights are never restored and it predicts nothing (its action probabilities all
+come out 0). tests/components/test_quick_load.py compares DIET's predictions with Rasa's own
+loading; TEDPolicy stays Rasa's.
 """
 from __future__ import annotations
 
@@ -15,7 +20,6 @@ import time
 from typing import Any, Optional, Type
 
 import tensorflow as tf
-from rasa.core.policies.ted_policy import TED, TEDPolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.diet_classifier import DIET, DIETClassifier
 from rasa.utils.tensorflow.model_data import RasaModelData
@@ -51,13 +55,6 @@ class QuickLoadDIET(DIET):
         return load_eagerly_built(cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs)
 
 
-class QuickLoadTED(TED):
-    @classmethod
-    def load(cls, model_file_name: str, model_data_example: RasaModelData, predict_data_example: Optional[RasaModelData] = None,
-             finetune_mode: bool = False, *args: Any, **kwargs: Any) -> "QuickLoadTED":
-        return load_eagerly_built(cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs)
-
-
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True
 )
@@ -67,12 +64,3 @@ class QuickLoadDIETClassifier(DIETClassifier):
     @staticmethod
     def model_class() -> Type[RasaModel]:
         return QuickLoadDIET
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
-class QuickLoadTEDPolicy(TEDPolicy):
-    """TEDPolicy whose model loads without tracing a training step."""
-
-    @staticmethod
-    def model_class() -> Type[TED]:
-        return QuickLoadTED

@@ -20,6 +20,7 @@ import asyncio
 import copy
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -73,18 +74,6 @@ def entity_report(folder: Path) -> Dict[str, Any]:
     return {}
 
 
-def fallback_share(folder: Path) -> float:
-    """Share of test messages that the fallback threshold turned into nlu_fallback."""
-    errors = folder / "intent_errors.json"
-    successes = folder / "intent_successes.json"
-    rows = []
-    for path in (errors, successes):
-        if path.exists():
-            rows += json.loads(path.read_text(encoding="utf-8"))
-    fallen = sum(1 for row in rows if (row.get("intent_prediction") or {}).get("name") == "nlu_fallback")
-    return fallen / len(rows) if rows else 0.0
-
-
 async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dict[str, Any]:
     import numpy as np
     import rasa.model_training
@@ -120,8 +109,8 @@ async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dic
         "label": PIPELINES[name],
         "train_s": train_s,
         "model_mb": directory_size_mb(Path(model)),
-        "held_out": {"intents": json.loads((held_out / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(held_out), "fallback": fallback_share(held_out)},
-        "cv": {"intents": json.loads((cv / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(cv), "fallback": fallback_share(cv)},
+        "held_out": {"intents": json.loads((held_out / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(held_out)},
+        "cv": {"intents": json.loads((cv / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(cv)},
         "voice_accuracy": voice_correct / len(transcripts) if transcripts else None,
     }
 
@@ -142,6 +131,8 @@ def transcribe_speech() -> List[Dict[str, str]]:
 
 def run(names: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     logging.getLogger("rasa").setLevel(logging.WARNING)
+    # No training cache: every pipeline trains from scratch, so its training time is real.
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     transcripts = transcribe_speech()
     results = [asyncio.run(evaluate_pipeline(name, transcripts)) for name in (names or list(PIPELINES))]
     (OUT_DIR / "summary.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")

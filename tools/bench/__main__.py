@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import List, Optional
 
 from actions.db import PROJECT_ROOT
-from tools.bench import asr, machine, servers, train, versions
+from tools.bench import asr, machine, servers, train, turns, versions
 
-SECTIONS = ("train", "servers", "asr")
+SECTIONS = ("train", "servers", "turns", "asr")
+GPU_NOTE = """## GPU
+
+Not measured: the session that built these benchmarks was not lent a GPU machine (the workplace
+lends one to some tasks only). zhiyin runs on CPU; faster-whisper would take `device: cuda`,
+`compute_type: float16` in credentials.yml on a machine with one."""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -32,6 +37,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parts.append(train.section(args.trainings))
     if "servers" in chosen:
         parts.append(servers.section(args.model, args.starts))
+    if "turns" in chosen:
+        parts.append(turns.section(args.model))
     if "asr" in chosen:
         parts.append(asr.section(repeats=args.repeats))
     header = [
@@ -44,6 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"- Run: {time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s",
         "",
     ]
+    parts.append(GPU_NOTE)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(header + ["\n\n".join(parts), ""]), encoding="utf-8")
     print(f"wrote {args.out}")
