@@ -26,6 +26,11 @@ IMAGES = DOCS / "evaluation"
 SUMMARY_KEYS = {"accuracy", "micro avg", "macro avg", "weighted avg", "extractor"}
 
 
+def held_out_count() -> int:
+    lines = (line.strip() for line in nlu_eval.HELD_OUT.read_text(encoding="utf-8").splitlines())
+    return sum(1 for line in lines if line.startswith("- ") and not line.startswith("- intent:"))
+
+
 def percent(value: Optional[float]) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
@@ -150,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "",
         "## NLU: does joint learning help?",
         "",
-        f"Held-out: `tests/nlu_test.yml` ({sum(1 for _ in nlu_eval.HELD_OUT.read_text(encoding='utf-8').splitlines() if _.strip().startswith('- '))} "
+        f"Held-out: `tests/nlu_test.yml` ({held_out_count()} "
         f"examples never seen in training). CV: {nlu_eval.FOLDS}-fold stratified cross-validation over `data/nlu`, the same folds "
         "for every pipeline. Voice: the 32 synthesised customer utterances as Whisper heard them. All pipelines share "
         "config.yml's tokenizer, featurizers, synonym mapper and fallback threshold; each trains from scratch (no Rasa "
