@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from asr_channel.audio import AudioError, decode
 from asr_channel.engine import build_engine
-from asr_channel.text import cer, corpus_cer
+from asr_channel.text import cer, corpus_cer, read_references
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -38,8 +38,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"model loaded in {engine.load_seconds:.2f}s")
     references = {}
     if args.reference:
-        rows = args.reference.read_text(encoding="utf-8").splitlines()[1:]
-        references = dict(row.split("\t", 1) for row in rows if row.strip())
+        references = read_references(args.reference)
     failed, scored, audio_s, busy_s = 0, [], 0.0, 0.0
     for path in args.files:
         try:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable, Tuple
+from pathlib import Path
+from typing import Dict, Iterable, Tuple
 
 import opencc
 from rapidfuzz.distance import Levenshtein
@@ -55,3 +56,9 @@ def corpus_cer(pairs: Iterable[Tuple[str, str]]) -> float:
         edits += Levenshtein.distance(ref, for_scoring(hypothesis))
         characters += len(ref)
     return edits / max(characters, 1)
+
+
+def read_references(path: Path) -> Dict[str, str]:
+    """Reference transcripts from a TSV with a header row: file name, tab, transcript."""
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    return dict(row.split("\t", 1) for row in rows if row.strip())

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -26,13 +24,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.http import json_error
+from channels.http import Deliveries, json_error, settings_from
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 SETTINGS_ENV = {"slack_token": "SLACK_TOKEN", "slack_signing_secret": "SLACK_SIGNING_SECRET", "api_url": "SLACK_API_URL"}
-REMEMBERED_DELIVERIES = 1000
 
 
 class ZhiyinSlackBot(SlackBot):
@@ -66,33 +63,22 @@ class SlackInput(RasaSlackInput):
             **kwargs,
         )
         self.api_url = api_url or DEFAULT_API_URL
-        self._seen: "OrderedDict[Text, None]" = OrderedDict()
+        self.deliveries = Deliveries()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        credentials = credentials or {}
-        settings = {key: credentials.get(key) or os.environ.get(env) or None for key, env in SETTINGS_ENV.items()}
+        settings = settings_from(credentials, SETTINGS_ENV)
         if not (settings["slack_token"] and settings["slack_signing_secret"]):
             logger.info("Slack channel off: set SLACK_TOKEN and SLACK_SIGNING_SECRET to enable it")
             return SlackOff()
-        return cls(settings["slack_token"], settings["slack_signing_secret"], settings["api_url"], use_threads=bool(credentials.get("use_threads")))
+        return cls(settings["slack_token"], settings["slack_signing_secret"], settings["api_url"], use_threads=bool((credentials or {}).get("use_threads")))
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> ZhiyinSlackBot:
         return ZhiyinSlackBot(self.slack_token, self.api_url, channel or self.slack_channel, thread_id)
 
-    def first_time(self, key: Optional[Text]) -> bool:
-        if key is None:
-            return True
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > REMEMBERED_DELIVERIES:
-            self._seen.popitem(last=False)
-        return True
-
     async def process_message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: Text, sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:
         key = delivery_key(request)
-        if not self.first_time(key):
+        if not self.deliveries.first_time(key):
             logger.info("Slack delivery %s already accepted (retry %s, %s): not answered again",
                         key, request.headers.get("X-Slack-Retry-Num"), request.headers.get("X-Slack-Retry-Reason"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})

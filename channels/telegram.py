@@ -17,8 +17,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 import aiohttp
@@ -35,7 +33,7 @@ from sanic.response import HTTPResponse
 from asr_channel.audio import AudioError
 from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
-from channels.http import json_error
+from channels.http import Deliveries, json_error, settings_from
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +45,6 @@ SETTINGS_ENV = {
     "api_url": "TELEGRAM_API_URL",
 }
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-REMEMBERED_UPDATES = 1000
 
 UNSUPPORTED_REPLY = "抱歉，目前只能处理文字和语音消息。"
 BUSY_REPLY = "语音识别正忙，请稍后再发，或者直接输入文字。"
@@ -74,12 +71,6 @@ class TelegramBot(TelegramOutput):
             await self._session.close()
 
 
-def settings_from(credentials: Optional[Dict[Text, Any]]) -> Dict[Text, Optional[Text]]:
-    """Each setting from credentials.yml, else from its environment variable."""
-    credentials = credentials or {}
-    return {key: credentials.get(key) or os.environ.get(env) or None for key, env in SETTINGS_ENV.items()}
-
-
 class TelegramInput(InputChannel):
     def __init__(
         self,
@@ -93,12 +84,12 @@ class TelegramInput(InputChannel):
         self.secret_token = secret_token
         self.recognizer = recognizer
         self.bot: Optional[TelegramBot] = None
+        self.deliveries = Deliveries()  # Telegram resends what it thinks failed
         if access_token:
             try:
                 self.bot = TelegramBot(access_token, api_url or DEFAULT_API_URL)
             except ValidationError as error:
                 raise RasaException(f"TELEGRAM_ACCESS_TOKEN is not a Telegram bot token: {error}") from error
-        self._seen: "OrderedDict[int, None]" = OrderedDict()
 
     @classmethod
     def name(cls) -> Text:
@@ -106,7 +97,7 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
-        settings = settings_from(credentials)
+        settings = settings_from(credentials, SETTINGS_ENV)
         if not settings["access_token"]:
             logger.info("Telegram channel off: set TELEGRAM_ACCESS_TOKEN to enable it")
             return cls(None)
@@ -114,15 +105,6 @@ class TelegramInput(InputChannel):
 
     def get_output_channel(self) -> Optional[TelegramBot]:
         return self.bot
-
-    def first_time(self, update_id: int) -> bool:
-        """False for an update already handled (Telegram resends what it thinks failed)."""
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        if len(self._seen) > REMEMBERED_UPDATES:
-            self._seen.popitem(last=False)
-        return True
 
     @staticmethod
     def parse(update: Dict[Text, Any]) -> Optional[Tuple[int, Text, Any]]:
@@ -241,7 +223,7 @@ class TelegramInput(InputChannel):
                 return json_error(400, "请求体不是合法的 JSON / body is not valid JSON")
             if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
                 return json_error(400, "不是 Telegram update / not a Telegram update (update_id missing)")
-            if not self.first_time(update["update_id"]):
+            if not self.deliveries.first_time(update["update_id"]):
                 logger.info("Telegram update %s already handled, ignored", update["update_id"])
                 return response.json({"ok": True, "duplicate": True})
             try:

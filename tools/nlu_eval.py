@@ -62,7 +62,7 @@ def pipeline_config(name: str) -> Dict[str, Any]:
     return config
 
 
-def directory_size_mb(path: Path) -> float:
+def file_size_mb(path: Path) -> float:
     return path.stat().st_size / 1e6
 
 
@@ -108,7 +108,7 @@ async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dic
         "name": name,
         "label": PIPELINES[name],
         "train_s": train_s,
-        "model_mb": directory_size_mb(Path(model)),
+        "model_mb": file_size_mb(Path(model)),
         "held_out": {"intents": json.loads((held_out / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(held_out)},
         "cv": {"intents": json.loads((cv / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(cv)},
         "voice_accuracy": voice_correct / len(transcripts) if transcripts else None,
@@ -117,16 +117,11 @@ async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dic
 
 def transcribe_speech() -> List[Dict[str, str]]:
     """ASR transcripts of the synthesised utterances (var/speech, `make speech`), once for all pipelines."""
-    from asr_channel.audio import decode
-    from asr_channel.engine import build_engine
-    from tools.synth_speech import OUTPUT_DIR, load_utterances
+    from tools.synth_speech import load_utterances
+    from tools.voice_eval import transcribe
 
-    engine = build_engine({})
-    rows = []
-    for utterance in load_utterances():
-        samples = decode((OUTPUT_DIR / f"{utterance['id']}.wav").read_bytes(), max_seconds=60).samples
-        rows.append({"text": utterance["text"], "intent": utterance["intent"], "heard": engine.transcribe(samples).text})
-    return rows
+    heard = transcribe({})
+    return [{"text": u["text"], "intent": u["intent"], "heard": heard[u["id"]]} for u in load_utterances()]
 
 
 def run(names: Optional[List[str]] = None) -> List[Dict[str, Any]]:

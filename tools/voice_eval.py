@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -25,16 +26,35 @@ VARIANTS: List[Tuple[str, Dict[str, object]]] = [
 ]
 
 
+_heard: Dict[Tuple[str, str], Dict[str, str]] = {}
+
+
+def transcribe(settings: Dict[str, object], speech_dir: Path = OUTPUT_DIR) -> Dict[str, str]:
+    """What the engine with `settings` hears in each synthesised utterance (id -> transcript).
+
+    Kept for the process: `make eval` needs the shipped engine's transcripts twice (here and
+    in tools/nlu_eval.py) and recognising them takes a while.
+    """
+    key = (json.dumps(settings, sort_keys=True), str(speech_dir))
+    if key not in _heard:
+        from asr_channel.audio import decode
+        from asr_channel.engine import build_engine
+
+        engine = build_engine(dict(settings))
+        _heard[key] = {
+            u["id"]: engine.transcribe(decode((speech_dir / f"{u['id']}.wav").read_bytes(), max_seconds=60).samples).text
+            for u in load_utterances()
+        }
+    return _heard[key]
+
+
 async def evaluate(model: Path, speech_dir: Path) -> Tuple[List[List[object]], List[str]]:
     from rasa.core.agent import Agent
 
-    from asr_channel.audio import decode
-    from asr_channel.engine import build_engine
     from asr_channel.text import corpus_cer
 
     agent = Agent.load(str(model))
     utterances = load_utterances()
-    samples = {u["id"]: decode((speech_dir / f"{u['id']}.wav").read_bytes(), max_seconds=60).samples for u in utterances}
 
     async def intent(text: str) -> str:
         return (await agent.parse_message(text))["intent"]["name"]
@@ -47,8 +67,7 @@ async def evaluate(model: Path, speech_dir: Path) -> Tuple[List[List[object]], L
             misses.append(f"- clean text: 「{u['text']}」: {u['intent']} → {predicted}")
     rows = [["clean text (same utterances, typed)", f"{clean / len(utterances):.3f}", "–"]]
     for label, settings in VARIANTS:
-        engine = build_engine(dict(settings))
-        heard = {u["id"]: engine.transcribe(samples[u["id"]]).text for u in utterances}
+        heard = transcribe(settings, speech_dir)
         correct = 0
         for u in utterances:
             predicted = await intent(heard[u["id"]])

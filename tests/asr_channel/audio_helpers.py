@@ -9,6 +9,7 @@ import numpy as np
 
 from actions.db import PROJECT_ROOT
 from asr_channel.audio import SAMPLE_RATE
+from asr_channel.text import read_references
 
 REAL_DIR = PROJECT_ROOT / "tests" / "audio" / "real"
 SPEECH_DIR = PROJECT_ROOT / "var" / "speech"
@@ -17,8 +18,7 @@ ENCODINGS = {"webm": ("webm", "libopus"), "ogg": ("ogg", "libopus"), "mp3": ("mp
 
 
 def real_transcripts() -> Dict[str, str]:
-    lines = (REAL_DIR / "transcripts.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    return dict(line.split("\t") for line in lines if line.strip())
+    return read_references(REAL_DIR / "transcripts.tsv")
 
 
 def speech(utterance_id: str) -> bytes:

@@ -17,6 +17,7 @@ import pytest
 from asr_channel.audio import decode
 from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer
+from channels.http import Deliveries
 from channels.telegram import BUSY_REPLY, DOWNLOAD_FAILED_REPLY, SECRET_HEADER, UNSUPPORTED_REPLY, TelegramInput
 from tests.asr_channel.audio_helpers import encode, speech, wav_bytes
 from tests.channels.webhook_server import Dialogue, serve_channel
@@ -158,9 +159,11 @@ def test_edits_and_channel_posts_need_no_answer():
     assert TelegramInput.parse({"update_id": 2, "channel_post": {}}) is None
 
 
-def test_remembers_handled_updates():
-    channel = TelegramInput(None)
-    assert channel.first_time(10) and not channel.first_time(10) and channel.first_time(11)
+def test_remembers_handled_deliveries_up_to_a_bound():
+    deliveries = Deliveries(size=2)
+    assert deliveries.first_time(10) and not deliveries.first_time(10) and deliveries.first_time(11)
+    assert deliveries.first_time(None) and deliveries.first_time(None)  # no id: cannot be a known retry
+    assert deliveries.first_time(12) and deliveries.first_time(10)  # 10 was forgotten when 12 came
 
 
 def test_settings_come_from_the_environment(monkeypatch, caplog):

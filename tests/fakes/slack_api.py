@@ -16,12 +16,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from tests.fakes.http import LocalServer
+
 TOKEN = "xoxb-zhiyin-test-token"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @dataclass
-class FakeSlackAPI:
+class FakeSlackAPI(LocalServer):
     token: str = TOKEN
     posted: List[Dict[str, Any]] = field(default_factory=list)
     port: int = 0
@@ -49,18 +51,8 @@ class FakeSlackAPI:
         ts = f"{time.time():.0f}.{next(self._ts):06d}"
         return web.json_response({"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"text": params.get("text"), "ts": ts}})
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/chat.postMessage", self._post_message)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
 
 
 def signed(body: bytes, secret: str = SIGNING_SECRET, timestamp: Optional[int] = None, content_type: str = "application/json") -> Dict[str, str]:

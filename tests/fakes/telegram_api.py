@@ -7,16 +7,15 @@ against a separate Rasa process, in a thread of its own.
 """
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
 
 from aiohttp import web
+
+from tests.fakes.http import LocalServer
 
 TOKEN = "123456:TEST-token_for_the_fake_api"
 
@@ -28,7 +27,7 @@ class Call:
 
 
 @dataclass
-class FakeTelegramAPI:
+class FakeTelegramAPI(LocalServer):
     token: str = TOKEN
     calls: List[Call] = field(default_factory=list)
     files: Dict[str, bytes] = field(default_factory=dict)
@@ -104,41 +103,9 @@ class FakeTelegramAPI:
             return web.Response(status=404)
         return web.Response(body=self.files[file_id], content_type="audio/ogg")
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
-
-    @contextmanager
-    def in_thread(self) -> Iterator["FakeTelegramAPI"]:
-        """Serve from a background thread (for a Rasa server running in another process)."""
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            ready.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        ready.wait(10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
 
 
 def text_update(update_id: int, chat_id: int, text: str) -> Dict[str, Any]:

@@ -25,8 +25,9 @@ SETTINGS: List[Tuple[str, Dict[str, object]]] = [
 
 
 def references() -> Dict[str, str]:
-    rows = (REAL_DIR / "transcripts.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    return dict(row.split("\t", 1) for row in rows if row.strip())
+    from asr_channel.text import read_references
+
+    return read_references(REAL_DIR / "transcripts.tsv")
 
 
 def measure(settings: Dict[str, object], repeats: int, loads: int) -> Dict[str, object]:

@@ -13,7 +13,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Tuple
 
 import yaml
 
@@ -81,18 +82,26 @@ def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path,
         action_server.stop()
 
 
-def run(model: Path, starts: int = 3) -> Dict[str, List[Dict[str, object]]]:
+@contextmanager
+def scratch_data(prefix: str) -> Iterator[Tuple[Path, Dict[str, str]]]:
+    """A temporary directory with a seeded SQLite database, and the environment that points the
+    servers at it (tracker store in the same directory; no Telegram or Slack)."""
     from actions import db
     from actions.seed import seed_database
 
-    runs: Dict[str, List[Dict[str, object]]] = {"shipped": [], "text-only": []}
-    with tempfile.TemporaryDirectory(prefix="zhiyin-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         tmp_path = Path(tmp)
         database_url = f"sqlite:///{tmp_path / 'zhiyin.db'}"
         seed_database(db.get_engine(database_url))
         env = {**os.environ, "DATABASE_URL": database_url, "TRACKER_DB": str(tmp_path / "tracker.db"), "TRACKER_DB_DIALECT": "sqlite"}
         for key in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
             env.pop(key, None)
+        yield tmp_path, env
+
+
+def run(model: Path, starts: int = 3) -> Dict[str, List[Dict[str, object]]]:
+    runs: Dict[str, List[Dict[str, object]]] = {"shipped": [], "text-only": []}
+    with scratch_data("zhiyin-bench-") as (tmp_path, env):
         text_only = text_only_credentials(tmp_path)
         for attempt in range(starts):
             print(f"  servers: shipped credentials, start {attempt + 1}/{starts}", flush=True)

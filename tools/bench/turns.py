@@ -8,8 +8,6 @@ ships: the variants only show where a turn's time goes.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -19,7 +17,7 @@ from actions.db import PROJECT_ROOT
 from tools import serve
 from tools.bench import table
 from tools.bench.load import TURN_MESSAGES, answered, drive
-from tools.bench.servers import start_timed
+from tools.bench.servers import scratch_data, start_timed
 from tools.serve import free_port
 
 SENDERS = 10
@@ -40,14 +38,8 @@ async def turns(base: str, label: str) -> Dict[str, Dict[str, float]]:
 
 
 def section(model: Path) -> str:
-    from actions import db
-    from actions.seed import seed_database
-
     rows: List[List[object]] = []
-    with tempfile.TemporaryDirectory(prefix="zhiyin-turns-") as tmp:
-        tmp_path = Path(tmp)
-        database_url = f"sqlite:///{tmp_path / 'zhiyin.db'}"
-        seed_database(db.get_engine(database_url))
+    with scratch_data("zhiyin-turns-") as (tmp_path, scratch_env):
         endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
         in_memory = tmp_path / "endpoints-in-memory.yml"
         in_memory.write_text(yaml.safe_dump({"action_endpoint": endpoints["action_endpoint"]}), encoding="utf-8")
@@ -58,7 +50,7 @@ def section(model: Path) -> str:
         ]
         for label, options, endpoints_file in variants:
             print(f"  turns: {label}", flush=True)
-            env = {**os.environ, "DATABASE_URL": database_url, "TRACKER_DB": str(tmp_path / f"tracker-{len(rows)}.db"), "TRACKER_DB_DIALECT": "sqlite"}
+            env = {**scratch_env, "TRACKER_DB": str(tmp_path / f"tracker-{len(rows)}.db")}
             rasa_port, action_port = free_port(), free_port()
             action_server, rasa_server = serve.servers(rasa_port, action_port, str(model))
             if options.get("direct"):
