@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,11 @@ def extract_order_id(text: Optional[str]) -> Optional[str]:
     """The 12-digit order number in a message (full-width digits allowed), or None."""
     match = _ORDER_ID.search(normalize(text or ""))
     return match.group(0) if match else None
+
+
+def order_ids_in(text: Optional[str]) -> List[str]:
+    """Every 12-digit order number in a text, in order."""
+    return _ORDER_ID.findall(normalize(text or ""))
 
 
 def looks_like_wrong_order_id(text: Optional[str]) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +14,8 @@ TICKET_KINDS = ("complaint", "suggestion", "handoff")
 # Mainland mobile numbers: 11 digits, 1 then 3-9; +86 / 86 prefixes and separators allowed.
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
 _PHONE_SEPARATORS = re.compile(r"[-‐－\s]")
+# The same numbers as written in free text, separators and all ("+86 138-1234-5678").
+_PHONE_IN_TEXT = re.compile(r"(?<![\d０-９])(?:\+?86[-‐－\s]?)?[1１][3-9３-９](?:[-‐－\s]?[\d０-９]){9}(?![\d０-９])")
 # Words that ask for a complaint or suggestion without saying what it is about.
 _GENERIC_REQUEST = re.compile(
     r"我|要|想|你们|您|好|请|帮|一下|一个|个|能|可以|吗|呢|啊|吧|了|的|有|提|给|"
@@ -38,6 +40,17 @@ def mask_phone(phone: Optional[str]) -> str:
     if not phone or len(phone) != 11:
         return phone or ""
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+def phones_in(text: Optional[str]) -> List[str]:
+    """Every mainland mobile number written in a text, digits only, in order."""
+    found = (extract_phone(match.group()) for match in _PHONE_IN_TEXT.finditer(text or ""))
+    return [phone for phone in found if phone]
+
+
+def mask_phones_in(text: Optional[str]) -> str:
+    """The text with every mobile number in it masked like mask_phone, for exports and reports."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(extract_phone(m.group())), text or "")
 
 
 def is_substantive(text: Optional[str]) -> bool:

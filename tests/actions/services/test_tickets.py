@@ -5,6 +5,22 @@ from actions.services import tickets
 
 
 @pytest.mark.parametrize(
+    "text, phones, masked",
+    [
+        ("电话13812345678", ["13812345678"], "电话138****5678"),
+        ("+86 138-1234-5678 或 15900001111", ["13812345678", "15900001111"], "138****5678 或 159****1111"),
+        ("１３８１２３４５６７８", ["13812345678"], "138****5678"),
+        ("订单202611028313", [], "订单202611028313"),  # an order number is not a phone number
+        ("1381234567", [], "1381234567"),  # ten digits
+        (None, [], ""),
+    ],
+)
+def test_phones_in_free_text_found_and_masked(text, phones, masked):
+    assert tickets.phones_in(text) == phones
+    assert tickets.mask_phones_in(text) == masked
+
+
+@pytest.mark.parametrize(
     "text, phone",
     [
         ("13812345678", "13812345678"),
