@@ -1,0 +1,153 @@
+"""What customers said and filed: user messages from Rasa's SQL tracker store, and tickets.
+
+Reads Rasa's own ``events`` table (SQLTrackerStore schema: sender_id, type_name, timestamp,
+data as JSON), so it works on the store a running zhiyin writes, SQLite or PostgreSQL,
+without loading trackers one by one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import URL, make_url
+
+from actions.db import PROJECT_ROOT, Ticket, session_scope
+
+FALLBACK_INTENT = "nlu_fallback"
+
+# Rasa's SQLTrackerStore table, declared here only for reading.
+_events = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+
+
+@dataclass
+class Message:
+    """One customer message and what the NLU made of it."""
+
+    time: datetime
+    sender: str
+    channel: str
+    text: str
+    voice: bool
+    intent: Optional[str]
+    confidence: Optional[float]
+    entities: List[Dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.intent == FALLBACK_INTENT
+
+
+@dataclass
+class TicketRecord:
+    number: str
+    kind: str
+    status: str
+    created_at: datetime
+    channel: Optional[str]
+    sender: Optional[str]
+    order_id: Optional[str]
+    product: Optional[str]
+    phone: Optional[str]
+    text: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days from ``since`` to ``until``, both included; None leaves that end open."""
+
+    since: Optional[date] = None
+    until: Optional[date] = None
+
+    def bounds(self) -> Tuple[Optional[datetime], Optional[datetime]]:
+        start = datetime.combine(self.since, time.min) if self.since else None
+        end = datetime.combine(self.until + timedelta(days=1), time.min) if self.until else None
+        return start, end
+
+    def __str__(self) -> str:
+        return f"{self.since or '…'} – {self.until or '…'}"
+
+
+def tracker_store_url(url: Optional[str] = None) -> URL:
+    """The tracker store zhiyin writes (endpoints.yml): TRACKER_DB_URL, else dialect + db."""
+    explicit = url or os.environ.get("TRACKER_DB_URL")
+    if explicit:
+        return make_url(explicit)
+    dialect = os.environ.get("TRACKER_DB_DIALECT", "sqlite")
+    database = os.environ.get("TRACKER_DB", "var/tracker.db")
+    if dialect == "sqlite" and not Path(database).is_absolute():
+        database = str(PROJECT_ROOT / database)
+    return URL.create(dialect, database=database)
+
+
+def tracker_engine(url: Optional[str] = None) -> Engine:
+    return create_engine(tracker_store_url(url), future=True)
+
+
+def read_messages(engine: Engine, period: Period = Period()) -> List[Message]:
+    """Every user message in the period, oldest first; an empty store gives an empty list."""
+    if not inspect(engine).has_table("events"):
+        return []
+    start, end = period.bounds()
+    query = select(_events.c.sender_id, _events.c.data).where(_events.c.type_name == "user")
+    if start:
+        query = query.where(_events.c.timestamp >= start.timestamp())
+    if end:
+        query = query.where(_events.c.timestamp < end.timestamp())
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(_events.c.timestamp, _events.c.id)).all()
+    return [_message(sender, json.loads(data)) for sender, data in rows]
+
+
+def _message(sender: str, event: Dict[str, Any]) -> Message:
+    parse = event.get("parse_data") or {}
+    intent = parse.get("intent") or {}
+    return Message(
+        time=datetime.fromtimestamp(event["timestamp"]),
+        sender=sender,
+        channel=event.get("input_channel") or "",
+        text=event.get("text") or "",
+        voice="voice" in (event.get("metadata") or {}),
+        intent=intent.get("name"),
+        confidence=intent.get("confidence"),
+        entities=[
+            {key: entity[key] for key in ("entity", "value", "start", "end") if key in entity}
+            for entity in parse.get("entities") or []
+        ],
+    )
+
+
+def read_tickets(engine: Engine, period: Period = Period()) -> List[TicketRecord]:
+    """Every ticket created in the period, oldest first."""
+    if not inspect(engine).has_table(Ticket.__tablename__):
+        return []
+    start, end = period.bounds()
+    query = select(Ticket).order_by(Ticket.created_at, Ticket.id)
+    if start:
+        query = query.where(Ticket.created_at >= start)
+    if end:
+        query = query.where(Ticket.created_at < end)
+    with session_scope(engine) as session:
+        return [
+            TicketRecord(
+                number=t.number, kind=t.kind, status=t.status, created_at=t.created_at,
+                channel=t.channel, sender=t.sender, order_id=t.order_id, product=t.product,
+                phone=t.phone, text=t.text,
+            )
+            for t in session.scalars(query)
+        ]

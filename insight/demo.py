@@ -1,0 +1,146 @@
+"""Demo data for the report: scripted customers talk to the real assistant.
+
+Starts zhiyin (tools.serve, the way `make run` does) on free ports with its own database and
+tracker store under var/demo/, so a real installation's data is never touched, runs the
+conversations in resources/demo_conversations.yml over REST and the voice channel, and stops.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict
+
+import yaml
+
+from actions import db
+from actions.db import PROJECT_ROOT
+from actions.seed import seed_database
+from tools import serve
+from tools.serve import HOST, free_port
+
+logger = logging.getLogger(__name__)
+
+SCRIPT = Path(__file__).parent / "resources" / "demo_conversations.yml"
+DEMO_DIR = PROJECT_ROOT / "var" / "demo"
+SPEECH_DIR = PROJECT_ROOT / "var" / "speech"
+MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+START_TIMEOUT = 240
+MAX_FORM_TURNS = 8
+
+
+@dataclass
+class DemoStores:
+    database_url: str
+    tracker_db: Path
+
+
+class Assistant:
+    """A running zhiyin, talked to over HTTP like a channel would."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def _post(self, path: str, body: bytes, content_type: str) -> Dict:
+        request = urllib.request.Request(f"{self.base}{path}", data=body, headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as reply:
+                return {"status": reply.status, "body": json.loads(reply.read())}
+        except urllib.error.HTTPError as error:
+            return {"status": error.code, "body": json.loads(error.read() or b"{}")}
+
+    def say(self, sender: str, text: str) -> str:
+        reply = self._post("/webhooks/rest/webhook", json.dumps({"sender": sender, "message": text}).encode(), "application/json")
+        return "\n".join(r.get("text", "") for r in reply["body"] if isinstance(r, dict))
+
+    def speak(self, sender: str, wav: Path) -> str:
+        reply = self._post(f"/webhooks/voice/webhook?sender={sender}", wav.read_bytes(), "audio/wav")
+        if reply["status"] != 200:
+            logger.warning("voice message %s refused: %s", wav.name, reply["body"])
+            return ""
+        return "\n".join(r.get("text", "") for r in reply["body"].get("responses", []))
+
+
+def answer_form(assistant: Assistant, sender: str, first: str, facts: Dict[str, str]) -> bool:
+    """Send ``first``, then answer what the assistant asks from ``facts``; True once filed."""
+    reply = assistant.say(sender, first)
+    for _ in range(MAX_FORM_TURNS):
+        if "ZY" in reply:
+            return True
+        if "确认提交吗" in reply:
+            answer = "确认"
+        elif "订单号" in reply:
+            answer = facts.get("order_id", "没有")
+        elif "手机号" in reply:
+            answer = facts.get("phone", "13812345678")
+        elif "描述" in reply or "想法" in reply or "具体" in reply:
+            answer = facts["text"]
+        else:
+            logger.warning("demo customer %s did not expect %r", sender, reply)
+            return False
+        reply = assistant.say(sender, answer)
+    return "ZY" in reply
+
+
+def run_script(assistant: Assistant, script: Dict, speech_dir: Path = SPEECH_DIR) -> Dict[str, int]:
+    """Every scripted conversation, one sender each; returns counts of what was done."""
+    done = {"conversations": 0, "tickets": 0, "voice_messages": 0}
+    for i, turns in enumerate(script.get("consultations", [])):
+        for text in turns:
+            assistant.say(f"demo-ask-{i:02d}", str(text))
+        done["conversations"] += 1
+    clips_missing = not speech_dir.exists()
+    if clips_missing:
+        logger.warning("no synthesised speech in %s (make speech): voice conversations skipped", speech_dir)
+    for i, clips in enumerate([] if clips_missing else script.get("voice", [])):
+        for clip in clips:
+            assistant.speak(f"demo-voice-{i:02d}", speech_dir / f"{clip}.wav")
+            done["voice_messages"] += 1
+        done["conversations"] += 1
+    for i, (order_id, text, phone) in enumerate(script.get("complaints", [])):
+        first = "我要投诉" if i % 2 == 0 else f"{text}，我要投诉"
+        facts = {"order_id": str(order_id), "text": text, "phone": str(phone)}
+        done["tickets"] += answer_form(assistant, f"demo-complaint-{i:02d}", first, facts)
+        done["conversations"] += 1
+    for i, text in enumerate(script.get("suggestions", [])):
+        first = "我想提个建议" if i % 2 == 0 else text
+        done["tickets"] += answer_form(assistant, f"demo-suggestion-{i:02d}", first, {"text": text})
+        done["conversations"] += 1
+    for i, turns in enumerate(script.get("handoffs", [])):
+        replies = [assistant.say(f"demo-handoff-{i:02d}", str(text)) for text in turns]
+        done["tickets"] += "ZY" in replies[-1]
+        done["conversations"] += 1
+    return done
+
+
+def generate(out_dir: Path = DEMO_DIR, model: Path = MODEL, script_path: Path = SCRIPT) -> DemoStores:
+    """Fresh demo stores in out_dir, filled by the scripted conversations."""
+    if not model.exists():
+        raise FileNotFoundError(f"{model}: no trained model (run `make train`)")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    stores = DemoStores(f"sqlite:///{out_dir / 'zhiyin.db'}", out_dir / "tracker.db")
+    seed_database(db.get_engine(stores.database_url))
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": stores.database_url, "TRACKER_DB_DIALECT": "sqlite",
+           "TRACKER_DB": str(stores.tracker_db), "RASA_TELEMETRY_ENABLED": "false"}
+    for channel_secret in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
+        env.pop(channel_secret, None)
+    group = serve.servers(rasa_port, action_port, str(model))
+    try:
+        for server in group:
+            server.start(out_dir / "logs", env)
+        if not serve.wait_healthy(group, START_TIMEOUT):
+            raise RuntimeError(f"zhiyin did not start; see {out_dir / 'logs'}")
+        script = yaml.safe_load(script_path.read_text(encoding="utf-8"))
+        done = run_script(Assistant(f"http://{HOST}:{rasa_port}"), script)
+        logger.info("demo data: %s", done)
+    finally:
+        for server in reversed(group):
+            server.stop()
+    return stores
