@@ -25,7 +25,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke browser web-vendor speech eval bench lock clean
+.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke browser fonts web-vendor speech eval bench report lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -33,6 +33,7 @@ help:
 	@echo "make test   everything CI checks"
 	@echo "make eval   quality figures -> docs/evaluation.md"
 	@echo "make bench  speed and memory figures -> docs/benchmarks.md"
+	@echo "make report what customers said -> var/report/index.html (demo data if there is none yet)"
 
 $(STAMP): requirements.txt
 	@if [ -z "$(PYTHON310)" ]; then \
@@ -107,6 +108,18 @@ story-test: train
 # Headless Chromium (Debian package) for tests/smoke/test_webchat.py.
 browser:
 	@tools/ensure-chromium
+
+# A font with Chinese characters for the report's charts.
+fonts:
+	@tools/ensure-debian-packages fonts-noto-cjk
+
+# Insight report over the configured stores (endpoints.yml tracker store, DATABASE_URL) into
+# REPORT_DIR; when they hold no conversations yet, over demo data that scripted customers
+# produce by talking to the real assistant (var/demo/). More options: REPORT_ARGS="--since
+# 2026-11-01 --until 2026-11-30", or `python -m insight --help` (export, import).
+REPORT_DIR ?= var/report
+report: db train speech fonts
+	$(PY) -m insight report --out $(REPORT_DIR) --demo-if-empty $(REPORT_ARGS)
 
 smoke: train db speech browser
 	$(PY) -m pytest -m servers

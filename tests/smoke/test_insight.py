@@ -1,0 +1,57 @@
+"""Insight on real data: demo conversations through the real assistant, the report over them,
+and consultations pre-labelled by the trained model."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+from insight.__main__ import main
+from insight.candidates import ModelPredictor, import_consultations
+from insight.demo import generate
+from tests.smoke.stack import MODEL
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("demo"))
+
+
+def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", "--tracker-url", f"sqlite:///{demo.tracker_db}", "--database-url", demo.database_url,
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    with sqlite3.connect(demo.tracker_db) as tracker:
+        user_events = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'user'").fetchone()[0]
+        voice = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'user' AND data LIKE '%\"voice\": {%'").fetchone()[0]
+    with sqlite3.connect(demo.database_url[len("sqlite:///"):]) as database:
+        per_kind = dict(database.execute("SELECT kind, count(*) FROM tickets GROUP BY kind").fetchall())
+    assert summary["messages"] == user_events > 100
+    assert summary["voice_messages"] == voice > 0 and summary["messages_per_channel"]["voice"] == voice
+    assert summary["tickets_per_kind"] == per_kind and per_kind["complaint"] >= 20
+    # the scripted complaints name products of every large brand, through their order numbers
+    assert {"华为", "小米", "苹果", "海尔"} <= set(summary["complaints_per_company"])
+    topics = summary["topics"]
+    assert topics and 2 <= topics["k"] <= 8 and sum(t["size"] for t in topics["topics"]) >= 20
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "13918999723" not in html and "139****9723" in html
+    assert f"{summary['messages']} messages" in capsys.readouterr().out
+
+
+def test_consultations_are_prelabelled_by_the_trained_model(tmp_path):
+    csv_path = tmp_path / "history.csv"
+    csv_path.write_text("text,label\n华为Mate60现在卖多少钱呀,\n我的快递到哪儿了呢,\n阿巴阿巴呜啦啦,\n", encoding="utf-8")
+    out = tmp_path / "candidates.yml"
+    result = import_consultations(csv_path, out, ModelPredictor(MODEL), known=set())
+    by_text = {c.text: c for c in result.candidates}
+    price = by_text["华为Mate60现在卖多少钱呀"]
+    assert price.predicted == "ask_price" and price.confidence > 0.5
+    assert [(e["entity"], e["value"]) for e in price.entities] == [("product", "华为Mate60")]
+    assert result.candidates[0].confidence == min(c.confidence for c in result.candidates)
+    examples = RasaYAMLReader().read(str(out)).intent_examples
+    assert {m.get("text") for m in examples} == set(by_text)
