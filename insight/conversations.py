@@ -80,7 +80,9 @@ class Period:
         return start, end
 
     def __str__(self) -> str:
-        return f"{self.since or '…'} – {self.until or '…'}"
+        if not (self.since or self.until):
+            return "全部"
+        return f"{self.since or '最早'} 至 {self.until or '最新'}"
 
 
 def tracker_store_url(url: Optional[str] = None) -> URL:

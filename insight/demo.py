@@ -89,7 +89,7 @@ def answer_form(assistant: Assistant, sender: str, first: str, facts: Dict[str, 
 
 def run_script(assistant: Assistant, script: Dict, speech_dir: Path = SPEECH_DIR) -> Dict[str, int]:
     """Every scripted conversation, one sender each; returns counts of what was done."""
-    done = {"conversations": 0, "tickets": 0, "voice_messages": 0}
+    done = {"conversations": 0, "scripted_tickets": 0, "voice_messages": 0}
     for i, turns in enumerate(script.get("consultations", [])):
         for text in turns:
             assistant.say(f"demo-ask-{i:02d}", str(text))
@@ -105,15 +105,15 @@ def run_script(assistant: Assistant, script: Dict, speech_dir: Path = SPEECH_DIR
     for i, (order_id, text, phone) in enumerate(script.get("complaints", [])):
         first = "我要投诉" if i % 2 == 0 else f"{text}，我要投诉"
         facts = {"order_id": str(order_id), "text": text, "phone": str(phone)}
-        done["tickets"] += answer_form(assistant, f"demo-complaint-{i:02d}", first, facts)
+        done["scripted_tickets"] += answer_form(assistant, f"demo-complaint-{i:02d}", first, facts)
         done["conversations"] += 1
     for i, text in enumerate(script.get("suggestions", [])):
         first = "我想提个建议" if i % 2 == 0 else text
-        done["tickets"] += answer_form(assistant, f"demo-suggestion-{i:02d}", first, {"text": text})
+        done["scripted_tickets"] += answer_form(assistant, f"demo-suggestion-{i:02d}", first, {"text": text})
         done["conversations"] += 1
     for i, turns in enumerate(script.get("handoffs", [])):
         replies = [assistant.say(f"demo-handoff-{i:02d}", str(text)) for text in turns]
-        done["tickets"] += "ZY" in replies[-1]
+        done["scripted_tickets"] += "ZY" in replies[-1]
         done["conversations"] += 1
     return done
 
