@@ -122,8 +122,11 @@ def generate(out_dir: Path = DEMO_DIR, model: Path = MODEL, script_path: Path = 
     """Fresh demo stores in out_dir, filled by the scripted conversations."""
     if not model.exists():
         raise FileNotFoundError(f"{model}: no trained model (run `make train`)")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Only what a previous demo wrote: out_dir may be any folder the user named.
+    for name in ("zhiyin.db", "tracker.db"):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "logs", ignore_errors=True)
     stores = DemoStores(f"sqlite:///{out_dir / 'zhiyin.db'}", out_dir / "tracker.db")
     seed_database(db.get_engine(stores.database_url))
     rasa_port, action_port = free_port(), free_port()

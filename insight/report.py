@@ -27,6 +27,8 @@ TEMPLATE = Path(__file__).parent / "resources" / "report.html.j2"
 TOPIC_KINDS = ("complaint", "suggestion")
 TOP_WORDS = 20
 TOP_TARGETS = 10
+CHART_NAMES = ("messages_per_day", "fallback_rate", "intents", "top_words", "complaints_per_product",
+               "complaints_per_company", "ticket_status", "topics")
 
 
 @dataclass
@@ -137,6 +139,8 @@ def build_report(
 ) -> Report:
     """Analyse, draw and write the report into out_dir; returns what it computed."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in CHART_NAMES:  # a chart without data this time must not linger from the last report
+        (out_dir / f"{stale}.png").unlink(missing_ok=True)
     mentions = {t.number: ticket_mentions(t, messages, catalog) for t in tickets}
     report = Report(period, messages, tickets, summarize(messages, tickets, mentions), mentions=mentions, source=source)
 

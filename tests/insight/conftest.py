@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import URL, make_url
 
 from actions import db
 from actions.services.tickets import create_ticket
+from tests.conftest import POSTGRES_URL_VARIABLE
 
 DAY_1 = datetime(2026, 11, 20, 10, 0)
 DAY_2 = datetime(2026, 11, 21, 15, 30)
@@ -61,23 +65,38 @@ def _event(said: Said):
     )
 
 
-def write_tracker_store(path: Path, conversations: List[Said]) -> str:
+def write_tracker_store(url: URL, conversations: List[Said]) -> str:
     """Save the conversations with Rasa's own SQLTrackerStore; returns the SQLAlchemy URL."""
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
+    store = SQLTrackerStore(
+        Domain.empty(), dialect=url.get_backend_name(), host=url.host, port=url.port, db=url.database,
+        username=url.username, password=url.password,
+    )
     for sender in dict.fromkeys(s.sender for s in conversations):
         events = [_event(s) for s in conversations if s.sender == sender]
         asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
     store.engine.dispose()
-    return f"sqlite:///{path}"
+    return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def tracker_url(tmp_path: Path) -> str:
-    return write_tracker_store(tmp_path / "tracker.db", CONVERSATIONS)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A tracker store written by Rasa, on SQLite and on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield write_tracker_store(make_url(f"sqlite:///{tmp_path / 'tracker.db'}"), CONVERSATIONS)
+        return
+    server = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE} (make unit does)")
+    url = write_tracker_store(make_url(server), CONVERSATIONS)
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS events"))
+    engine.dispose()
 
 
 @pytest.fixture

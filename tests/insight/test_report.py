@@ -112,3 +112,10 @@ def test_cli_report_for_a_period(tracker_url, tickets, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["messages"] == 4 and summary["tickets"] == 2
     assert "4 messages in 2 conversations" in capsys.readouterr().out
+
+
+def test_charts_of_an_earlier_report_do_not_linger(report, tracker_url, tickets, catalog):
+    out, _ = report
+    period = Period(since=date(2030, 1, 1))
+    build_report(read_messages(tracker_engine(tracker_url), period), read_tickets(tickets, period), catalog, out, period)
+    assert list(out.glob("*.png")) == []

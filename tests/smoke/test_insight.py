@@ -18,7 +18,13 @@ pytestmark = pytest.mark.servers
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return generate(tmp_path_factory.mktemp("demo"))
+    folder = tmp_path_factory.mktemp("demo")
+    (folder / "notes.txt").write_text("not the demo's", encoding="utf-8")
+    return generate(folder)
+
+
+def test_demo_replaces_only_its_own_files(demo):
+    assert (demo.tracker_db.parent / "notes.txt").read_text(encoding="utf-8") == "not the demo's"
 
 
 def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
