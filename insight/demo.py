@@ -2,10 +2,12 @@
 
 Starts zhiyin (tools.serve, the way `make run` does) on free ports with its own database and
 tracker store under var/demo/, so a real installation's data is never touched, runs the
-conversations in resources/demo_conversations.yml over REST and the voice channel, and stops.
+conversations in resources/demo_conversations.yml over REST, socket.io (as the web chat) and
+the voice channel, and stops.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -14,8 +16,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
+import socketio
 import yaml
 
 from actions import db
@@ -66,6 +69,49 @@ class Assistant:
         return "\n".join(r.get("text", "") for r in reply["body"].get("responses", []))
 
 
+class SocketCustomer:
+    """One socket.io connection bound to a session id (Rasa's session persistence), as the
+    web widget talks. Replies are collected until none arrives for ``quiet_s``."""
+
+    def __init__(self, base: str, session_id: str, quiet_s: float = 2.0, first_s: float = 60.0) -> None:
+        self.base, self.session_id = base, session_id
+        self.quiet_s, self.first_s = quiet_s, first_s
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.inbox: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.confirmed = asyncio.Event()
+        self.client.on("bot_uttered", self.inbox.put_nowait)
+        self.client.on("session_confirm", lambda _id: self.confirmed.set())
+
+    async def __aenter__(self) -> "SocketCustomer":
+        # Long-polling: python-engineio's websocket client needs aiohttp >= 3.10, and Rasa 3.6
+        # pins 3.9 (the browser tests cover websocket).
+        await self.client.connect(self.base, socketio_path="/socket.io", transports=["polling"])
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(self.confirmed.wait(), 10)
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.client.disconnect()
+
+    async def say(self, text: str) -> List[Dict]:
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        replies = [await asyncio.wait_for(self.inbox.get(), self.first_s)]
+        while True:
+            try:
+                replies.append(await asyncio.wait_for(self.inbox.get(), self.quiet_s))
+            except asyncio.TimeoutError:
+                return replies
+
+
+def chat_over_socketio(base: str, session_id: str, turns: List[str]) -> None:
+    async def conversation() -> None:
+        async with SocketCustomer(base, session_id, quiet_s=1.0) as customer:
+            for text in turns:
+                await customer.say(text)
+
+    asyncio.run(conversation())
+
+
 def answer_form(assistant: Assistant, sender: str, first: str, facts: Dict[str, str]) -> bool:
     """Send ``first``, then answer what the assistant asks from ``facts``; True once filed."""
     reply = assistant.say(sender, first)
@@ -93,6 +139,9 @@ def run_script(assistant: Assistant, script: Dict, speech_dir: Path = SPEECH_DIR
     for i, turns in enumerate(script.get("consultations", [])):
         for text in turns:
             assistant.say(f"demo-ask-{i:02d}", str(text))
+        done["conversations"] += 1
+    for i, turns in enumerate(script.get("web_chat", [])):
+        chat_over_socketio(assistant.base, f"demo-web-{i:02d}", [str(t) for t in turns])
         done["conversations"] += 1
     clips_missing = not speech_dir.exists()
     if clips_missing:

@@ -9,7 +9,6 @@ import pytest
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from insight.__main__ import main
-from insight.candidates import ModelPredictor, import_consultations
 from insight.demo import generate
 from tests.smoke.stack import MODEL
 
@@ -39,6 +38,7 @@ def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
         per_kind = dict(database.execute("SELECT kind, count(*) FROM tickets GROUP BY kind").fetchall())
     assert summary["messages"] == user_events > 100
     assert summary["voice_messages"] == voice > 0 and summary["messages_per_channel"]["voice"] == voice
+    assert set(summary["messages_per_channel"]) == {"rest", "socketio", "voice"}
     assert summary["tickets_per_kind"] == per_kind and per_kind["complaint"] >= 20
     # the scripted complaints name products of every large brand, through their order numbers
     assert {"华为", "小米", "苹果", "海尔"} <= set(summary["complaints_per_company"])
@@ -49,15 +49,17 @@ def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
     assert f"{summary['messages']} messages" in capsys.readouterr().out
 
 
-def test_consultations_are_prelabelled_by_the_trained_model(tmp_path):
+def test_consultations_are_prelabelled_by_the_trained_model(tmp_path, capsys):
     csv_path = tmp_path / "history.csv"
     csv_path.write_text("text,label\n华为Mate60现在卖多少钱呀,\n我的快递到哪儿了呢,\n阿巴阿巴呜啦啦,\n", encoding="utf-8")
     out = tmp_path / "candidates.yml"
-    result = import_consultations(csv_path, out, ModelPredictor(MODEL), known=set())
-    by_text = {c.text: c for c in result.candidates}
-    price = by_text["华为Mate60现在卖多少钱呀"]
-    assert price.predicted == "ask_price" and price.confidence > 0.5
-    assert [(e["entity"], e["value"]) for e in price.entities] == [("product", "华为Mate60")]
-    assert result.candidates[0].confidence == min(c.confidence for c in result.candidates)
+    assert main(["import", str(csv_path), "--out", str(out), "--model", str(MODEL)]) == 0
+    assert "3 rows: 3 candidates" in capsys.readouterr().out
     examples = RasaYAMLReader().read(str(out)).intent_examples
-    assert {m.get("text") for m in examples} == set(by_text)
+    by_text = {m.get("text"): m for m in examples}
+    assert set(by_text) == {"华为Mate60现在卖多少钱呀", "我的快递到哪儿了呢", "阿巴阿巴呜啦啦"}
+    price = by_text["华为Mate60现在卖多少钱呀"]
+    assert price.get("intent") == "ask_price" and price.get("metadata")["example"]["confidence"] > 0.5
+    assert [(e["entity"], e["value"]) for e in price.get("entities")] == [("product", "华为Mate60")]
+    confidences = [m.get("metadata")["example"]["confidence"] for m in examples]
+    assert confidences == sorted(confidences)  # least sure first

@@ -6,48 +6,13 @@ import uuid
 from typing import Dict, List
 
 import pytest
-import socketio
 from sqlalchemy import select
 
 from actions import db
 from actions.db import Ticket
+from insight.demo import SocketCustomer as Customer
 
 pytestmark = pytest.mark.servers
-
-QUIET_S = 2.0  # the bot has finished answering when nothing more arrives for this long
-FIRST_S = 60.0
-
-
-class Customer:
-    """One socket.io connection bound to a session id (Rasa's session persistence)."""
-
-    def __init__(self, base: str, session_id: str) -> None:
-        self.base, self.session_id = base, session_id
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.inbox: "asyncio.Queue[Dict]" = asyncio.Queue()
-        self.confirmed = asyncio.Event()
-        self.client.on("bot_uttered", self.inbox.put_nowait)
-        self.client.on("session_confirm", lambda _id: self.confirmed.set())
-
-    async def __aenter__(self) -> "Customer":
-        # Long-polling: python-engineio's websocket client needs aiohttp >= 3.10, and Rasa 3.6
-        # pins 3.9 (the browser test covers websocket).
-        await self.client.connect(self.base, socketio_path="/socket.io", transports=["polling"])
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(self.confirmed.wait(), 10)
-        return self
-
-    async def __aexit__(self, *_exc) -> None:
-        await self.client.disconnect()
-
-    async def say(self, text: str) -> List[Dict]:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
-        replies = [await asyncio.wait_for(self.inbox.get(), FIRST_S)]
-        while True:
-            try:
-                replies.append(await asyncio.wait_for(self.inbox.get(), QUIET_S))
-            except asyncio.TimeoutError:
-                return replies
 
 
 def texts(replies: List[Dict]) -> str:
