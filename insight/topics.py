@@ -122,8 +122,8 @@ def fit_topics(
             dominant[i] = int(row.argmax())
     topics = []
     for index, words in enumerate(_top_words(model, vocabulary, TOP_WORDS)):
-        members = [i for i, d in zip(usable, weights) if d.argmax() == index and d.max() > 0]
-        by_weight = sorted(members, key=lambda i: -weights[usable.index(i), index])
-        examples = list(dict.fromkeys(texts[i] for i in by_weight))[:EXAMPLES_PER_TOPIC]
-        topics.append(Topic(index, words, examples, size=len(members)))
+        rows = [row for row, i in enumerate(usable) if dominant[i] == index]
+        rows.sort(key=lambda row: -weights[row, index])
+        examples = list(dict.fromkeys(texts[usable[row]] for row in rows))[:EXAMPLES_PER_TOPIC]
+        topics.append(Topic(index, words, examples, size=len(rows)))
     return TopicModel(topics, dominant, selection)
