@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +185,9 @@ class ModelPredictor:
 
     def __init__(self, model: Path) -> None:
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
 
+        configure_structlog(logging.WARNING)  # else Rasa prints a debug line for every parse
         if not Path(model).exists():
             raise ConsultationFileError(f"{model}: no trained model (run `make train`)")
         self.agent = Agent.load(str(model))
