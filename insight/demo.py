@@ -12,8 +12,6 @@ import json
 import logging
 import os
 import shutil
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -25,7 +23,7 @@ from actions import db
 from actions.db import PROJECT_ROOT
 from actions.seed import seed_database
 from tools import serve
-from tools.serve import HOST, free_port
+from tools.serve import HOST, free_port, http_post
 
 logger = logging.getLogger(__name__)
 
@@ -49,24 +47,17 @@ class Assistant:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def _post(self, path: str, body: bytes, content_type: str) -> Dict:
-        request = urllib.request.Request(f"{self.base}{path}", data=body, headers={"Content-Type": content_type})
-        try:
-            with urllib.request.urlopen(request, timeout=120) as reply:
-                return {"status": reply.status, "body": json.loads(reply.read())}
-        except urllib.error.HTTPError as error:
-            return {"status": error.code, "body": json.loads(error.read() or b"{}")}
-
     def say(self, sender: str, text: str) -> str:
-        reply = self._post("/webhooks/rest/webhook", json.dumps({"sender": sender, "message": text}).encode(), "application/json")
-        return "\n".join(r.get("text", "") for r in reply["body"] if isinstance(r, dict))
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        reply = http_post(f"{self.base}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
+        return "\n".join(r.get("text", "") for r in reply.body if isinstance(r, dict)) if reply.status == 200 else ""
 
     def speak(self, sender: str, wav: Path) -> str:
-        reply = self._post(f"/webhooks/voice/webhook?sender={sender}", wav.read_bytes(), "audio/wav")
-        if reply["status"] != 200:
-            logger.warning("voice message %s refused: %s", wav.name, reply["body"])
+        reply = http_post(f"{self.base}/webhooks/voice/webhook?sender={sender}", wav.read_bytes(), {"Content-Type": "audio/wav"})
+        if reply.status != 200:
+            logger.warning("voice message %s refused: %s", wav.name, reply.body)
             return ""
-        return "\n".join(r.get("text", "") for r in reply["body"].get("responses", []))
+        return "\n".join(r.get("text", "") for r in reply.body.get("responses", []))
 
 
 class SocketCustomer:

@@ -6,6 +6,7 @@ terminal: it can be started by scripts and CI, and stops on SIGINT (Ctrl-C) or S
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from actions.db import PROJECT_ROOT
 
@@ -73,6 +74,26 @@ class Server:
             logger.warning("%s did not stop in %ss, killing it", self.name, STOP_GRACE_SECONDS)
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+class Reply(NamedTuple):
+    status: int
+    body: Any  # parsed JSON, or the text when the answer is not JSON
+    headers: Dict[str, str]
+
+
+def http_post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None, timeout: float = 120) -> Reply:
+    """POST to a server on 127.0.0.1 the way a client would; error statuses are replies too."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            raw, status, answer_headers = answer.read(), answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        raw, status, answer_headers = error.read(), error.code, dict(error.headers)
+    try:
+        return Reply(status, json.loads(raw), answer_headers)
+    except ValueError:
+        return Reply(status, raw.decode(errors="replace"), answer_headers)
 
 
 def free_port() -> int:

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 from sanic import Sanic
 
-from tools.serve import free_port
+from tools.serve import free_port, http_post
 
 BUTTONS = [{"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
 
@@ -27,16 +24,7 @@ class Dialogue:
 
 
 def post(url: str, body: bytes, headers: Dict[str, str]) -> Tuple[int, Any, Dict[str, str]]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            raw, status, answer_headers = reply.read(), reply.status, dict(reply.headers)
-    except urllib.error.HTTPError as error:
-        raw, status, answer_headers = error.read(), error.code, dict(error.headers)
-    try:
-        return status, json.loads(raw), answer_headers
-    except ValueError:
-        return status, raw.decode(), answer_headers
+    return tuple(http_post(url, body, {"Content-Type": "application/json", **headers}, timeout=30))
 
 
 async def serve_channel(channel, prefix: str, requests: List[Tuple[bytes, Dict[str, str]]], settle: Optional[float] = None):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -21,19 +19,15 @@ from actions.db import PROJECT_ROOT
 from actions.seed import seed_database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tools import serve
-from tools.serve import free_port
+from tools.serve import free_port, http_post
 
 MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
 START_TIMEOUT = 240
 
 
 def post(url: str, body: bytes, timeout: float = 60):
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    """POST JSON; (status, parsed answer)."""
+    return http_post(url, body, {"Content-Type": "application/json"}, timeout)[:2]
 
 
 @dataclass

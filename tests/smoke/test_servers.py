@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import numpy as np
@@ -19,7 +18,7 @@ from actions import db
 from actions.db import PROJECT_ROOT, Product, Ticket
 from tests.fakes.telegram_api import button_update, text_update, voice_update
 from tests.smoke.stack import MODEL, START_TIMEOUT, TELEGRAM_SECRET, Stack, post
-from tools.serve import free_port
+from tools.serve import free_port, http_post
 
 pytestmark = pytest.mark.servers
 
@@ -166,12 +165,7 @@ def post_voice(stack: Stack, data: bytes, sender: str, multipart: bool = True, c
     else:
         body, headers = data, ({"Content-Type": content_type} if content_type else {})
         url += f"?sender={sender}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return http_post(url, body, headers)[:2]
 
 
 def test_spoken_complaint_creates_the_same_ticket(stack, engine):
@@ -247,27 +241,18 @@ def test_busy_recogniser_answers_503_with_retry_after(stack):
     for worker in workers:
         worker.start()
     time.sleep(1.5)
-    request = urllib.request.Request(
-        f"{stack.base}/webhooks/voice/webhook?sender=smoke-voice-busy-c", data=long_speech, method="POST"
-    )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
+    refused = http_post(f"{stack.base}/webhooks/voice/webhook?sender=smoke-voice-busy-c", long_speech, timeout=30)
     for worker in workers:
         worker.join(300)
-    assert refused.value.code == 503
-    assert refused.value.headers["Retry-After"] == "5"
-    assert "繁忙" in json.loads(refused.value.read())["error"]
+    assert refused.status == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert "繁忙" in refused.body["error"]
     assert [results[key][0] for key in ("a", "b")] == [200, 200]
 
 
 def telegram(stack, update) -> int:
-    request = urllib.request.Request(
-        f"{stack.base}/webhooks/telegram/webhook",
-        data=json.dumps(update).encode(),
-        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
-    )
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        return reply.status
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    return http_post(f"{stack.base}/webhooks/telegram/webhook", json.dumps(update).encode(), headers).status
 
 
 def test_telegram_registers_its_webhook_at_start(stack, telegram_api):

@@ -11,7 +11,6 @@ import asyncio
 import os
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Tuple
@@ -22,17 +21,11 @@ from actions.db import PROJECT_ROOT
 from tools import serve
 from tools.bench import median_p95, peak_rss_mb, rss_mb, table
 from tools.bench.load import measure
-from tools.serve import free_port
+from tools.serve import free_port, http_post
 
 VOICE_CHANNELS = ("asr_channel.channel.VoiceInput", "channels.telegram.TelegramInput")
 VOICE_FILES = sorted((PROJECT_ROOT / "tests" / "audio" / "real").glob("*.wav"))
 START_TIMEOUT_S = 300
-
-
-def post(url: str, body: bytes, content_type: str) -> None:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        reply.read()
 
 
 def text_only_credentials(directory: Path) -> Path:
@@ -74,7 +67,9 @@ def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path,
             result["load"] = asyncio.run(measure(base))
         if voice:
             for path in VOICE_FILES:
-                post(f"{base}/webhooks/voice/webhook?sender=bench-voice", path.read_bytes(), "audio/wav")
+                reply = http_post(f"{base}/webhooks/voice/webhook?sender=bench-voice", path.read_bytes(), {"Content-Type": "audio/wav"})
+                if reply.status != 200:
+                    raise RuntimeError(f"voice request for {path.name} failed: {reply.status} {reply.body}")
         result["peak_rss"] = {s.name: peak_rss_mb(s.process.pid) for s in (action_server, rasa_server)}
         return result
     finally:
