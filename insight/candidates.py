@@ -21,7 +21,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from actions.db import PROJECT_ROOT
-from insight.cleaning import dedup_key, normalize
+from insight.cleaning import dedup_key, fold_variants
 
 TRAINING_DATA = PROJECT_ROOT / "data" / "nlu"
 DOMAIN = PROJECT_ROOT / "domain.yml"
@@ -119,7 +119,7 @@ def build_candidates(
     unique: Dict[str, Utterance] = {}
     counts: Counter = Counter()
     for utterance in utterances:
-        text = normalize(utterance.text)[:MAX_TEXT_CHARS].replace("[", "［").replace("]", "］")
+        text = fold_variants(utterance.text)[:MAX_TEXT_CHARS].replace("[", "［").replace("]", "］")
         key = dedup_key(text)
         if not key:
             result.skipped_empty += 1

@@ -18,6 +18,7 @@ import jieba.posseg
 import stopwordsiso
 
 from actions.db import PROJECT_ROOT
+from actions.services.text import normalize
 from asr_channel.text import to_simplified
 
 jieba.setLogLevel(logging.WARNING)
@@ -34,10 +35,11 @@ _SPACES = re.compile(r"\s+")
 _FULL_WIDTH_ALNUM = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000]")
 
 
-def normalize(text: str) -> str:
+def fold_variants(text: str) -> str:
     """Full-width letters and digits to half-width, traditional to simplified, spaces collapsed.
 
-    What a reviewer reads: the message as written, minus variant forms of the same text.
+    What a reviewer reads: the message as written, minus variant forms of the same text
+    (punctuation and case kept, unlike actions.services.text.normalize, which matches names).
     """
     folded = _FULL_WIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text or "")
     return _SPACES.sub(" ", to_simplified(folded)).strip()
@@ -45,7 +47,7 @@ def normalize(text: str) -> str:
 
 def dedup_key(text: str) -> str:
     """Letters and digits only, lower case: "华为Mate60多少钱？" and "华为 mate60 多少钱" agree."""
-    return "".join(ch for ch in normalize(text).lower() if _is_word_character(ch))
+    return "".join(ch for ch in normalize(to_simplified(text or "")) if _is_word_character(ch))
 
 
 def _is_word_character(ch: str) -> bool:
@@ -85,7 +87,7 @@ def pos_tokenizer() -> jieba.posseg.POSTokenizer:
 
 def segment(text: str) -> List[str]:
     """All jieba words of the normalised, lower-cased text (punctuation included)."""
-    return [token for token in tokenizer().cut(normalize(text).lower()) if token.strip()]
+    return [token for token in tokenizer().cut(fold_variants(text).lower()) if token.strip()]
 
 
 def tokens(text: str) -> List[str]:

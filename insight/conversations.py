@@ -18,8 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 
 from actions.db import PROJECT_ROOT, Ticket, session_scope
-
-FALLBACK_INTENT = "nlu_fallback"
+from actions.handoff import FALLBACK_INTENT
 
 # Rasa's SQLTrackerStore table, declared here only for reading.
 _events = Table(

@@ -8,7 +8,7 @@ from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import jieba.analyse
 
-from insight.cleaning import is_word, normalize, pos_tokenizer, stopwords, tokenizer, tokens
+from insight.cleaning import fold_variants, is_word, pos_tokenizer, stopwords, tokenizer, tokens
 
 TOP_K = 10
 # Parts of speech TextRank links: nouns (also jieba's nz for the catalog's names), verbs,
@@ -51,7 +51,7 @@ def keywords(texts: Sequence[str], top: int = TOP_K) -> Keywords:
     Texts are normalised first (full width, traditional characters) and lower-cased, so
     the catalog dictionary recognises product names however they were typed.
     """
-    document = "\n".join(normalize(text).lower() for text in texts)
+    document = "\n".join(fold_variants(text).lower() for text in texts)
     tfidf = _tfidf().extract_tags(document, topK=2 * top, withWeight=True)
     textrank = _textrank().textrank(document, topK=2 * top, withWeight=True, allowPOS=TEXTRANK_POS)
     return Keywords(word_frequencies(texts, top), _meaningful(tfidf, top), _meaningful(textrank, top))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from insight.cleaning import dedup_key, is_word, normalize, segment, stopwords, tokens
+from insight.cleaning import dedup_key, fold_variants, is_word, segment, stopwords, tokens
 
 
 @pytest.mark.parametrize(
@@ -15,8 +15,8 @@ from insight.cleaning import dedup_key, is_word, normalize, segment, stopwords, 
         ("", ""),
     ],
 )
-def test_normalize(text, expected):
-    assert normalize(text) == expected
+def test_fold_variants(text, expected):
+    assert fold_variants(text) == expected
 
 
 @pytest.mark.parametrize(
