@@ -106,8 +106,8 @@ def cluster(texts: Sequence[str], distance: float = CLUSTER_DISTANCE) -> List[in
     labels = AgglomerativeClustering(
         n_clusters=None, distance_threshold=distance, affinity="cosine", linkage="average"
     ).fit_predict(matrix)
-    by_size = [label for label, _ in Counter(labels).most_common()]
-    return [by_size.index(label) for label in labels]
+    rank = {label: i for i, (label, _) in enumerate(Counter(labels).most_common())}
+    return [rank[label] for label in labels]
 
 
 def build_candidates(
@@ -150,15 +150,20 @@ def build_candidates(
 
 
 def annotated(text: str, entities: Sequence[Dict[str, Any]]) -> str:
-    """Rasa's inline entity markup: "[华为Mate60](product)多少钱"."""
-    out, position = [], 0
+    """Rasa's inline entity markup ("[华为Mate60](product)多少钱"), written by Rasa's own writer.
+
+    Overlapping or out-of-range spans are dropped first: the writer assumes clean ones. Only
+    the span is marked, not a synonym's value (the writer would write it as \\u-escaped JSON;
+    training maps synonyms anyway).
+    """
+    from rasa.shared.nlu.training_data.formats.readerwriter import TrainingDataWriter
+
+    clean, position = [], 0
     for entity in sorted(entities, key=lambda e: e["start"]):
-        start, end = entity["start"], entity["end"]
-        if start < position or end > len(text):
-            continue
-        out += [text[position:start], f"[{text[start:end]}]({entity['entity']})"]
-        position = end
-    return "".join(out) + text[position:]
+        if entity["start"] >= position and entity["end"] <= len(text):
+            clean.append({key: entity[key] for key in ("entity", "start", "end")})
+            position = entity["end"]
+    return TrainingDataWriter.generate_message({"text": text, "entities": clean})
 
 
 def review_yaml(result: ImportResult, source: str) -> str:
