@@ -104,7 +104,7 @@ def run_report(args: argparse.Namespace) -> int:
     from insight.report import build_report
 
     source = "对话存储与工单数据库"
-    period, engine, messages, tickets = _read(args)
+    period, engine, messages, tickets = (None, None, [], []) if args.demo else _read(args)
     if args.demo or (args.demo_if_empty and not messages):
         from insight.demo import generate
 

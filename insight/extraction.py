@@ -13,7 +13,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from sqlalchemy.orm import Session
 
 from actions.db import Order
-from actions.services.catalog import all_companies, all_products
+from actions.services.catalog import company_index, name_index
 from actions.services.orders import order_ids_in
 from actions.services.text import normalize
 from actions.services.tickets import phones_in
@@ -36,7 +36,7 @@ def _unique(values: Iterable[Optional[str]]) -> List[str]:
 
 
 class Catalog:
-    """Normalised product and company names (with aliases) -> canonical names."""
+    """Normalised product and company names (with aliases) -> canonical names, read once."""
 
     def __init__(
         self,
@@ -47,15 +47,15 @@ class Catalog:
         self.products = products  # alias -> (product name, company)
         self.companies = companies  # alias -> company
         self.order_products = order_products or {}  # order id -> product name
+        # Longest alias first, so "华为Mate60" wins over "Mate60" inside it.
+        self._product_aliases = sorted(((a, name) for a, (name, _) in products.items() if a), key=lambda p: -len(p[0]))
+        self._company_aliases = sorted(((a, name) for a, name in companies.items() if a), key=lambda p: -len(p[0]))
 
     @classmethod
     def from_session(cls, session: Session) -> "Catalog":
-        products = {
-            normalize(name): (p.name, p.company) for p in all_products(session) for name in [p.name, *p.aliases]
-        }
-        companies = {normalize(name): c.name for c in all_companies(session) for name in [c.name, *c.aliases]}
+        products = {alias: (p.name, p.company) for alias, p in name_index(session).items()}
         orders = {o.order_id: o.product.name for o in session.query(Order)}
-        return cls(products, companies, orders)
+        return cls(products, company_index(session), orders)
 
     def company_of(self, product: str) -> Optional[str]:
         entry = self.products.get(normalize(product))
@@ -66,26 +66,27 @@ class Catalog:
         entry = self.products.get(normalize(mention))
         return entry[0] if entry else mention
 
-    def _find(self, text: str, names: Dict[str, str]) -> List[str]:
-        """Canonical names found in the text, longest alias first, no overlapping matches."""
+    @staticmethod
+    def _find(text: str, aliases: Sequence[Tuple[str, str]]) -> List[str]:
+        """Canonical names found in the text in order, longest alias first, no overlapping matches."""
         haystack = normalize(text)
         taken = [False] * len(haystack)
         found: List[Tuple[int, str]] = []
-        for alias in sorted(names, key=len, reverse=True):
+        for alias, name in aliases:
             start = haystack.find(alias)
-            while alias and start >= 0:
+            while start >= 0:
                 end = start + len(alias)
                 if not any(taken[start:end]):
                     taken[start:end] = [True] * len(alias)
-                    found.append((start, names[alias]))
+                    found.append((start, name))
                 start = haystack.find(alias, end)
         return _unique(name for _, name in sorted(found))
 
     def products_in(self, text: str) -> List[str]:
-        return self._find(text, {alias: name for alias, (name, _) in self.products.items()})
+        return self._find(text, self._product_aliases)
 
     def companies_in(self, text: str) -> List[str]:
-        return self._find(text, self.companies)
+        return self._find(text, self._company_aliases)
 
 
 def extract(text: str, catalog: Catalog, entities: Sequence[Dict] = ()) -> Mentions:

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jinja2
 
@@ -41,18 +41,15 @@ class Report:
     intent_keywords: Dict[str, Keywords] = field(default_factory=dict)
     ticket_keywords: Dict[str, Keywords] = field(default_factory=dict)
     topics: Optional[TopicModel] = None
-    topic_tickets: List[TicketRecord] = field(default_factory=list)
+    # Ticket number -> index of its dominant topic (complaints and suggestions with words).
+    dominant_topic: Dict[str, int] = field(default_factory=dict)
     mentions: Dict[str, Mentions] = field(default_factory=dict)
     source: str = ""
 
     def topic_of(self, number: str) -> str:
         """Name of a ticket's dominant topic, or "" (not a complaint or suggestion, or no words)."""
-        if not self.topics:
-            return ""
-        for ticket, dominant in zip(self.topic_tickets, self.topics.dominant):
-            if ticket.number == number and dominant is not None:
-                return self.topics.topics[dominant].name
-        return ""
+        index = self.dominant_topic.get(number)
+        return self.topics.topics[index].name if index is not None else ""
 
 
 def _rate(part: int, whole: int) -> float:
@@ -101,13 +98,15 @@ def draw_charts(report: Report, out_dir: Path) -> Dict[str, str]:
     if messages:
         days = _days(messages)
         per_day: Dict[str, Counter] = defaultdict(Counter)
+        totals: Counter = Counter()
         fallback_per_day: Counter = Counter()
         for m in messages:
-            per_day[m.channel][m.time.date().isoformat()] += 1
-            fallback_per_day[m.time.date().isoformat()] += m.is_fallback
+            day = m.time.date().isoformat()
+            per_day[m.channel][day] += 1
+            totals[day] += 1
+            fallback_per_day[day] += m.is_fallback
         series = {channel: [per_day[channel][d] for d in days] for channel in s["messages_per_channel"]}
         keep("messages_per_day", charts.stacked_bars(days, series, "每日消息数（按渠道）", out_dir / "messages_per_day.png", "消息数"))
-        totals = Counter(m.time.date().isoformat() for m in messages)
         keep("fallback_rate", charts.line_chart(
             days, [fallback_per_day[d] / totals[d] for d in days], "每日兜底率（未识别意图的消息占比）",
             out_dir / "fallback_rate.png", "兜底率"))
@@ -141,7 +140,10 @@ def build_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in CHART_NAMES:  # a chart without data this time must not linger from the last report
         (out_dir / f"{stale}.png").unlink(missing_ok=True)
-    mentions = {t.number: ticket_mentions(t, messages, catalog) for t in tickets}
+    conversations: Dict[Tuple[str, str], List[Message]] = defaultdict(list)
+    for m in messages:
+        conversations[(m.sender, m.channel)].append(m)
+    mentions = {t.number: ticket_mentions(t, conversations.get((t.sender, t.channel), []), catalog) for t in tickets}
     report = Report(period, messages, tickets, summarize(messages, tickets, mentions), mentions=mentions, source=source)
 
     by_intent: Dict[str, List[str]] = defaultdict(list)
@@ -153,9 +155,13 @@ def build_report(
         by_kind[t.kind].append(t.text)
     report.ticket_keywords = keywords_by_group(by_kind)
 
-    report.topic_tickets = [t for t in tickets if t.kind in TOPIC_KINDS]
-    texts = [mask_phones_in(t.text) for t in report.topic_tickets]
+    topic_tickets = [t for t in tickets if t.kind in TOPIC_KINDS]
+    texts = [mask_phones_in(t.text) for t in topic_tickets]
     report.topics = fit_topics([tokens(text) for text in texts], texts)
+    if report.topics:
+        report.dominant_topic = {
+            t.number: d for t, d in zip(topic_tickets, report.topics.dominant) if d is not None
+        }
 
     report.charts = draw_charts(report, out_dir)
     summary = {**report.summary, "topics": _topic_summary(report)}
@@ -172,7 +178,7 @@ def _topic_summary(report: Report) -> Optional[Dict[str, Any]]:
     return {
         "k": report.topics.k,
         "topics": [{"name": t.name, "words": t.words, "size": t.size} for t in report.topics.topics],
-        "dominant": {t.number: d for t, d in zip(report.topic_tickets, report.topics.dominant)},
+        "dominant": report.dominant_topic,
     }
 
 

@@ -25,8 +25,8 @@ def _product_names(product: Product) -> List[str]:
     return [product.name, *product.aliases]
 
 
-def _name_index(session: Session) -> Dict[str, Product]:
-    """Normalised name or alias -> product."""
+def name_index(session: Session) -> Dict[str, Product]:
+    """Normalised name or alias -> product (the first product wins a shared alias)."""
     index: Dict[str, Product] = {}
     for product in session.scalars(select(Product)):
         for name in _product_names(product):
@@ -39,7 +39,7 @@ def find_product(session: Session, mention: Optional[str]) -> Optional[Product]:
     key = normalize(mention or "")
     if not key:
         return None
-    return _name_index(session).get(key)
+    return name_index(session).get(key)
 
 
 def suggest_products(session: Session, mention: str, limit: int = 3) -> List[Suggestion]:
@@ -71,12 +71,16 @@ def suggest_products(session: Session, mention: str, limit: int = 3) -> List[Sug
 def find_company(session: Session, mention: Optional[str]) -> Optional[str]:
     """Canonical company name for a mention such as "Apple" or "华为公司"; None if unknown."""
     key = normalize(mention or "")
-    if not key:
-        return None
+    return company_index(session).get(key) if key else None
+
+
+def company_index(session: Session) -> Dict[str, str]:
+    """Normalised company name or alias -> canonical company name."""
+    index: Dict[str, str] = {}
     for company in session.scalars(select(Company)):
-        if key in {normalize(n) for n in [company.name, *company.aliases]}:
-            return company.name
-    return None
+        for name in [company.name, *company.aliases]:
+            index.setdefault(normalize(name), company.name)
+    return index
 
 
 def products_by_company(session: Session, company: str) -> List[Product]:
