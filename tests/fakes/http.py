@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Optional
 
 from aiohttp import web
@@ -24,12 +25,13 @@ async def one_route_server(handler: Callable[[web.Request], Awaitable[web.Stream
         await runner.cleanup()
 
 
+@dataclass
 class LocalServer:
-    """Start/stop for a fake service on 127.0.0.1: subclasses add their routes in `routes`
-    and have `port` (0: any free one) and `_runner` attributes."""
+    """Start/stop for a fake service on 127.0.0.1 (port 0: any free one); subclasses, also
+    dataclasses, add their routes in `routes`."""
 
-    port: int
-    _runner: Optional[web.AppRunner]
+    port: int = 0
+    _runner: Optional[web.AppRunner] = None
 
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError

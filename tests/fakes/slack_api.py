@@ -26,8 +26,6 @@ SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 class FakeSlackAPI(LocalServer):
     token: str = TOKEN
     posted: List[Dict[str, Any]] = field(default_factory=list)
-    port: int = 0
-    _runner: Optional[web.AppRunner] = None
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property

@@ -11,7 +11,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List
 
 from aiohttp import web
 
@@ -32,8 +32,6 @@ class FakeTelegramAPI(LocalServer):
     calls: List[Call] = field(default_factory=list)
     files: Dict[str, bytes] = field(default_factory=dict)
     fail_methods: Dict[str, int] = field(default_factory=dict)  # method -> HTTP status to fail with
-    port: int = 0
-    _runner: Optional[web.AppRunner] = None
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
