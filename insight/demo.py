@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,7 @@ from typing import Dict, List
 import socketio
 import yaml
 
-from actions import db
 from actions.db import PROJECT_ROOT
-from actions.seed import seed_database
 from tools import serve
 from tools.serve import HOST, free_port, http_post
 
@@ -167,13 +164,9 @@ def generate(out_dir: Path = DEMO_DIR, model: Path = MODEL, script_path: Path = 
     for name in ("zhiyin.db", "tracker.db"):
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "logs", ignore_errors=True)
-    stores = DemoStores(f"sqlite:///{out_dir / 'zhiyin.db'}", out_dir / "tracker.db")
-    seed_database(db.get_engine(stores.database_url))
+    env = serve.isolated_env(out_dir)
+    stores = DemoStores(env["DATABASE_URL"], Path(env["TRACKER_DB"]))
     rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": stores.database_url, "TRACKER_DB_DIALECT": "sqlite",
-           "TRACKER_DB": str(stores.tracker_db), "RASA_TELEMETRY_ENABLED": "false"}
-    for channel_secret in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
-        env.pop(channel_secret, None)
     group = serve.servers(rasa_port, action_port, str(model))
     try:
         for server in group:

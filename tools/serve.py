@@ -130,6 +130,27 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
     ]
 
 
+def isolated_env(directory: Path) -> Dict[str, str]:
+    """Seed a SQLite database in ``directory``; the environment that points both servers at it
+    and at a tracker store beside it, with Telegram and Slack off. For demo data, benchmarks
+    and tests, so a developer's own data and running instance are never touched."""
+    from actions.db import get_engine
+    from actions.seed import seed_database
+
+    database_url = f"sqlite:///{directory / 'zhiyin.db'}"
+    seed_database(get_engine(database_url))
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_DB_DIALECT": "sqlite",
+        "TRACKER_DB": str(directory / "tracker.db"),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    for secret in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
+        env.pop(secret, None)
+    return env
+
+
 def wait_healthy(group: List[Server], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     pending = list(group)

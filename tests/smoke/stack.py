@@ -7,7 +7,6 @@ disturbed; Telegram points at a fake Bot API on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -16,7 +15,6 @@ import pytest
 
 from actions import db
 from actions.db import PROJECT_ROOT
-from actions.seed import seed_database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tools import serve
 from tools.serve import free_port, http_post
@@ -72,15 +70,9 @@ def stack(tmp_path_factory, telegram_api) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} missing: run `make train` first (make test does)")
     tmp = tmp_path_factory.mktemp("stack")
-    database_url = f"sqlite:///{tmp / 'zhiyin.db'}"
-    seed_database(db.get_engine(database_url))
     rasa_port, action_port = free_port(), free_port()
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TRACKER_DB": str(tmp / "tracker.db"),
-        "TRACKER_DB_DIALECT": "sqlite",
-        "RASA_TELEMETRY_ENABLED": "false",
+        **serve.isolated_env(tmp),
         "TELEGRAM_ACCESS_TOKEN": telegram_api.token,
         "TELEGRAM_API_URL": telegram_api.url,
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,

@@ -8,7 +8,6 @@ recognition costs.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -80,18 +79,9 @@ def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path,
 @contextmanager
 def scratch_data(prefix: str) -> Iterator[Tuple[Path, Dict[str, str]]]:
     """A temporary directory with a seeded SQLite database, and the environment that points the
-    servers at it (tracker store in the same directory; no Telegram or Slack)."""
-    from actions import db
-    from actions.seed import seed_database
-
+    servers at it (tools.serve.isolated_env)."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        tmp_path = Path(tmp)
-        database_url = f"sqlite:///{tmp_path / 'zhiyin.db'}"
-        seed_database(db.get_engine(database_url))
-        env = {**os.environ, "DATABASE_URL": database_url, "TRACKER_DB": str(tmp_path / "tracker.db"), "TRACKER_DB_DIALECT": "sqlite"}
-        for key in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):
-            env.pop(key, None)
-        yield tmp_path, env
+        yield Path(tmp), serve.isolated_env(Path(tmp))
 
 
 def run(model: Path, starts: int = 3) -> Dict[str, List[Dict[str, object]]]:
