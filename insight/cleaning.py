@@ -11,7 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import FrozenSet, List
+from typing import FrozenSet, List, Tuple
 
 import jieba
 import jieba.posseg
@@ -96,9 +96,11 @@ def tokens(text: str) -> List[str]:
     Numbers go because they are order and phone numbers (identifiers, and personal data),
     not topics; names with digits such as "mate60" stay.
     """
+    return list(_meaningful_tokens(text))
+
+
+@lru_cache(maxsize=65536)
+def _meaningful_tokens(text: str) -> Tuple[str, ...]:
+    """Cached: a report segments the same messages for its word counts and its keyword tables."""
     stop = stopwords()
-    return [
-        token
-        for token in segment(text)
-        if is_word(token) and not token.isdigit() and token not in stop
-    ]
+    return tuple(token for token in segment(text) if is_word(token) and not token.isdigit() and token not in stop)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -143,12 +143,6 @@ def read_tickets(engine: Engine, period: Period = Period()) -> List[TicketRecord
         query = query.where(Ticket.created_at >= start)
     if end:
         query = query.where(Ticket.created_at < end)
+    names = [f.name for f in fields(TicketRecord)]
     with session_scope(engine) as session:
-        return [
-            TicketRecord(
-                number=t.number, kind=t.kind, status=t.status, created_at=t.created_at,
-                channel=t.channel, sender=t.sender, order_id=t.order_id, product=t.product,
-                phone=t.phone, text=t.text,
-            )
-            for t in session.scalars(query)
-        ]
+        return [TicketRecord(**{name: getattr(t, name) for name in names}) for t in session.scalars(query)]
