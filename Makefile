@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
-RASA        := $(PY) -m tools.rasa_cli
+RASA        := $(PY) -m zhiyin.rasa_cli
 MODEL       := models/zhiyin.tar.gz
 STAMP       := $(VENV)/.installed
 
@@ -48,7 +48,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 db: $(STAMP)
-	$(PY) -m actions.seed
+	$(PY) -m zhiyin.seed
 
 $(NLU_RESOURCES) &: seed/products.yml tools/build_nlu_resources.py | $(STAMP)
 	$(PY) -m tools.build_nlu_resources
@@ -61,7 +61,7 @@ train: validate
 	$(RASA) train --fixed-model-name zhiyin --quiet --skip-validation
 
 run: db train
-	$(PY) -m tools.serve --model $(MODEL)
+	$(PY) -m zhiyin.serve --model $(MODEL)
 
 # Uses the action server of a running `make run`, or starts one for the session.
 shell: db train

@@ -1,1 +1,1 @@
-"""zhiyin custom actions: thin Rasa SDK actions over the services in `actions.services`."""
+"""zhiyin custom actions: thin Rasa SDK actions over the services in `zhiyin.services`."""

@@ -16,8 +16,8 @@ from actions.common import (
     latest_entity_values,
     latest_intent,
 )
-from actions.db import Product, session_scope
-from actions.services import catalog
+from zhiyin.db import Product, session_scope
+from zhiyin.services import catalog
 
 # Which aspect of a product each consultation intent asks about.
 ASPECT_BY_INTENT = {"ask_product_info": "info", "ask_price": "price", "ask_stock": "stock"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Text
 
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,10 +15,9 @@ from actions.common import (
     recent_user_texts,
     ticket_origin,
 )
-from actions.db import session_scope
-from actions.services import tickets
+from zhiyin.db import session_scope
+from zhiyin.services import tickets
 
-FALLBACK_INTENT = "nlu_fallback"
 # After this many misunderstood messages in a row, a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
 

@@ -10,8 +10,8 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import RunResult, database_guard
-from actions.db import Order, session_scope
-from actions.services import orders
+from zhiyin.db import Order, session_scope
+from zhiyin.services import orders
 
 logger = logging.getLogger(__name__)
 

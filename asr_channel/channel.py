@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse
 
 from asr_channel.audio import AudioError
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
-from channels.http import json_error, sender_problem
+from zhiyin.http import json_error, sender_problem
 
 logger = logging.getLogger(__name__)
 

@@ -61,9 +61,9 @@ class HomophoneCorrector:
 
 def shop_vocabulary() -> List[str]:
     """Chinese names and aliases of products and brands from the seed catalog, plus service words."""
-    from actions.seed import SEED_DIR, load_yaml
+    from zhiyin.seed import load_catalog  # the database layer loads only when a corrector is built
 
-    catalog = load_yaml(SEED_DIR / "products.yml")
+    catalog = load_catalog()
     words = list(DOMAIN_WORDS)
     for item in [*catalog["products"], *catalog["companies"]]:
         words += [item["name"], *map(str, item.get("aliases", []))]

@@ -2,24 +2,14 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, Tuple
 
-import opencc
 from rapidfuzz.distance import Levenshtein
 
+from zhiyin.text import to_simplified
+
 _NOT_WORD = re.compile(r"[^\w]", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Whisper base often writes Mandarin in traditional characters; customers read simplified."""
-    return _t2s().convert(text)
 
 
 _FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}

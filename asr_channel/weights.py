@@ -13,13 +13,13 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import VAR_DIR
 
 logger = logging.getLogger(__name__)
 
 MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-DEFAULT_CACHE_DIR = PROJECT_ROOT / "var" / "whisper-base"
+DEFAULT_CACHE_DIR = VAR_DIR / "whisper-base"
 CHUNK = 1 << 20
 
 

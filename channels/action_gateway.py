@@ -23,7 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.http import json_error
+from zhiyin.http import json_error
 
 logger = logging.getLogger(__name__)
 

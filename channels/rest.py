@@ -16,7 +16,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.http import json_error, sender_problem
+from zhiyin.http import json_error, sender_problem
 
 logger = logging.getLogger(__name__)
 

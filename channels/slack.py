@@ -24,7 +24,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.http import Deliveries, json_error, settings_from
+from zhiyin.http import Deliveries, json_error
+from zhiyin.settings import settings_from
 
 logger = logging.getLogger(__name__)
 

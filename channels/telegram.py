@@ -33,7 +33,8 @@ from sanic.response import HTTPResponse
 from asr_channel.audio import AudioError
 from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
-from channels.http import Deliveries, json_error, settings_from
+from zhiyin.http import Deliveries, json_error
+from zhiyin.settings import settings_from
 
 logger = logging.getLogger(__name__)
 

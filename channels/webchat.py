@@ -17,8 +17,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.db import PROJECT_ROOT
-from channels.http import json_error
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin.http import json_error
 
 logger = logging.getLogger(__name__)
 

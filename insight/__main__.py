@@ -8,12 +8,13 @@ from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
-from actions.db import PROJECT_ROOT, get_engine, session_scope
+from zhiyin.db import get_engine, session_scope
+from zhiyin.paths import MODEL_PATH, VAR_DIR
 
-DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "report"
-DEFAULT_EXPORT_DIR = PROJECT_ROOT / "var" / "insight" / "export"
-DEFAULT_REVIEW_FILE = PROJECT_ROOT / "var" / "insight" / "review" / "candidates.yml"
-DEFAULT_MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+DEFAULT_REPORT_DIR = VAR_DIR / "report"
+DEFAULT_EXPORT_DIR = VAR_DIR / "insight" / "export"
+DEFAULT_REVIEW_FILE = VAR_DIR / "insight" / "review" / "candidates.yml"
+DEFAULT_MODEL = MODEL_PATH
 
 
 def _day(text: str) -> date:

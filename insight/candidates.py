@@ -20,7 +20,7 @@ import yaml
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 from insight.cleaning import dedup_key, fold_variants
 
 TRAINING_DATA = PROJECT_ROOT / "data" / "nlu"

@@ -17,8 +17,8 @@ import jieba
 import jieba.posseg
 import stopwordsiso
 
-from actions.db import PROJECT_ROOT
-from actions.services.text import normalize
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin.text import normalize
 from asr_channel.text import to_simplified
 
 jieba.setLogLevel(logging.WARNING)
@@ -39,7 +39,7 @@ def fold_variants(text: str) -> str:
     """Full-width letters and digits to half-width, traditional to simplified, spaces collapsed.
 
     What a reviewer reads: the message as written, minus variant forms of the same text
-    (punctuation and case kept, unlike actions.services.text.normalize, which matches names).
+    (punctuation and case kept, unlike zhiyin.text.normalize, which matches names).
     """
     folded = _FULL_WIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text or "")
     return _SPACES.sub(" ", to_simplified(folded)).strip()

@@ -17,8 +17,9 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 
-from actions.db import PROJECT_ROOT, Ticket, session_scope
-from actions.handoff import FALLBACK_INTENT
+from zhiyin.db import Ticket, session_scope
+from zhiyin.paths import PROJECT_ROOT
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 
 # Rasa's SQLTrackerStore table, declared here only for reading.
 _events = Table(

@@ -1,6 +1,6 @@
 """Demo data for the report: scripted customers talk to the real assistant.
 
-Starts zhiyin (tools.serve, the way `make run` does) on free ports with its own database and
+Starts zhiyin (zhiyin.serve, the way `make run` does) on free ports with its own database and
 tracker store under var/demo/, so a real installation's data is never touched, runs the
 conversations in resources/demo_conversations.yml over REST, socket.io (as the web chat) and
 the voice channel, and stops.
@@ -18,16 +18,17 @@ from typing import Dict, List
 import socketio
 import yaml
 
-from actions.db import PROJECT_ROOT
-from tools import serve
-from tools.serve import HOST, free_port, http_post
+from zhiyin.paths import MODEL_PATH, VAR_DIR
+from zhiyin import serve
+from zhiyin.http import http_post
+from zhiyin.serve import HOST, free_port
 
 logger = logging.getLogger(__name__)
 
 SCRIPT = Path(__file__).parent / "resources" / "demo_conversations.yml"
-DEMO_DIR = PROJECT_ROOT / "var" / "demo"
-SPEECH_DIR = PROJECT_ROOT / "var" / "speech"
-MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+DEMO_DIR = VAR_DIR / "demo"
+SPEECH_DIR = VAR_DIR / "speech"
+MODEL = MODEL_PATH
 START_TIMEOUT = 240
 MAX_FORM_TURNS = 8
 
@@ -169,10 +170,7 @@ def generate(out_dir: Path = DEMO_DIR, model: Path = MODEL, script_path: Path = 
     rasa_port, action_port = free_port(), free_port()
     group = serve.servers(rasa_port, action_port, str(model))
     try:
-        for server in group:
-            server.start(out_dir / "logs", env)
-        if not serve.wait_healthy(group, START_TIMEOUT):
-            raise RuntimeError(f"zhiyin did not start; see {out_dir / 'logs'}")
+        serve.start_group(group, START_TIMEOUT, out_dir / "logs", env)
         script = yaml.safe_load(script_path.read_text(encoding="utf-8"))
         done = run_script(Assistant(f"http://{HOST}:{rasa_port}"), script)
         logger.info("demo data: %s", done)

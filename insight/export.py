@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence
 
-from actions.services.tickets import mask_phone, mask_phones_in
+from zhiyin.services.tickets import mask_phone, mask_phones_in
 from insight.conversations import Message, TicketRecord
 
 FORMATS = ("csv", "jsonl")

@@ -12,11 +12,11 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy.orm import Session
 
-from actions.db import Order
-from actions.services.catalog import company_index, name_index
-from actions.services.orders import order_ids_in
-from actions.services.text import normalize
-from actions.services.tickets import phones_in
+from zhiyin.db import Order
+from zhiyin.services.catalog import company_index, name_index
+from zhiyin.services.orders import order_ids_in
+from zhiyin.text import normalize
+from zhiyin.services.tickets import phones_in
 from insight.conversations import Message, TicketRecord
 
 # NLU entities from the sender's messages this long before a ticket count towards it.

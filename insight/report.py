@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jinja2
 
-from actions.services.tickets import mask_phones_in
+from zhiyin.services.tickets import mask_phones_in
 from insight import charts
 from insight.cleaning import tokens
 from insight.conversations import Message, Period, TicketRecord

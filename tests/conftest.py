@@ -9,15 +9,22 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import Engine
 
-from actions import db
-from actions.db import PROJECT_ROOT
-from actions.seed import seed_database
+from zhiyin import db
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin.seed import seed_database
 from tests.helpers import user_event
 
 
 POSTGRES_URL_VARIABLE = "ZHIYIN_TEST_POSTGRES_URL"
+
+
+def empty_database(engine: Engine) -> None:
+    """Drop zhiyin's tables and the migration history, so the next upgrade starts from nothing."""
+    db.Base.metadata.drop_all(engine)
+    Table("alembic_version", MetaData()).drop(engine, checkfirst=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,10 +43,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("DATABASE_URL", url)
     db.get_engine.cache_clear()
     engine = db.get_engine()
-    db.Base.metadata.drop_all(engine)
+    empty_database(engine)
     seed_database(engine)
     yield engine
-    db.Base.metadata.drop_all(engine)
+    empty_database(engine)
     engine.dispose()
     db.get_engine.cache_clear()
 

@@ -17,8 +17,8 @@ from typing import Dict, Iterable, List
 
 import yaml
 
-from actions.db import PROJECT_ROOT
-from actions.seed import SEED_DIR, load_yaml
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin.seed import load_catalog
 
 USERDICT = PROJECT_ROOT / "nlu_resources" / "jieba" / "userdict.txt"
 CATALOG_NLU = PROJECT_ROOT / "data" / "nlu" / "catalog.yml"
@@ -103,7 +103,7 @@ _LiteralDumper.add_representer(str, _literal_str)
 
 
 def outputs() -> Dict[Path, str]:
-    names = catalog_names(load_yaml(SEED_DIR / "products.yml"))
+    names = catalog_names(load_catalog())
     return {USERDICT: render_userdict(names), CATALOG_NLU: render_catalog_nlu(names)}
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 from tools import nlu_eval, voice_eval
 from tools.bench import machine, table, versions
 
@@ -113,7 +113,7 @@ def shipped_details(result: Dict[str, Any]) -> str:
 
 def dialogue_section(model: Path) -> str:
     out = nlu_eval.OUT_DIR / "core"
-    command = [sys.executable, "-m", "tools.rasa_cli", "test", "core", "--stories", "tests/test_stories.yml", "--model", str(model),
+    command = [sys.executable, "-m", "zhiyin.rasa_cli", "test", "core", "--stories", "tests/test_stories.yml", "--model", str(model),
                "--endpoints", "endpoints.yml", "--out", str(out), "--quiet"]
     subprocess.run(command, cwd=PROJECT_ROOT, check=True)
     report = json.loads((out / "story_report.json").read_text(encoding="utf-8"))
@@ -135,7 +135,7 @@ def dialogue_section(model: Path) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--out", type=Path, default=DOCS / "evaluation.md")
     parser.add_argument("--pipelines", nargs="*", choices=list(nlu_eval.PIPELINES), help="default: all")
     args = parser.parse_args(argv)

@@ -27,9 +27,9 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 
-OUT_DIR = PROJECT_ROOT / "var" / "eval"
+OUT_DIR = VAR_DIR / "eval"
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu_test.yml"
 TRAINING = PROJECT_ROOT / "data" / "nlu"
 FOLDS = 5

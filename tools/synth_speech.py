@@ -24,14 +24,14 @@ from typing import Dict, List, Optional
 import numpy as np
 import yaml
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 
 UTTERANCES = PROJECT_ROOT / "tests" / "audio" / "utterances.yml"
 FROZEN_DIR = PROJECT_ROOT / "tests" / "audio" / "synthesised"
 FROZEN_BIT_RATE = 24_000  # Opus at 24 kbit/s: speech stays clear, the set stays small
 # container -> (PyAV format, codec)
 ENCODINGS = {"webm": ("webm", "libopus"), "ogg": ("ogg", "libopus"), "mp3": ("mp3", "libmp3lame"), "m4a": ("mp4", "aac")}
-OUTPUT_DIR = PROJECT_ROOT / "var" / "speech"
+OUTPUT_DIR = VAR_DIR / "speech"
 TARGET_RATE = 16_000
 
 logger = logging.getLogger(__name__)

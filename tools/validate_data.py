@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 
 UNUSED_RESPONSE = re.compile(r"The utterance '(utter_\w+)' is not used in any story or rule")
 WARNING = re.compile(r"UserWarning: (.*)")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import MODEL_PATH
 from tools.bench import table
 from tools.synth_speech import OUTPUT_DIR, load_utterances
 
@@ -109,7 +109,7 @@ def markdown(rows: List[List[object]], misses: List[str]) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--speech-dir", type=Path, default=OUTPUT_DIR)
     args = parser.parse_args(argv)
     quiet_rasa()

@@ -26,7 +26,7 @@ def test_product_info_lists_specs_warranty_and_stock(database, dispatcher, make_
 
 
 def test_price_change_in_database_is_answered(database, session, dispatcher, make_tracker, domain):
-    from actions.services.catalog import find_product
+    from zhiyin.services.catalog import find_product
 
     find_product(session, "小米14").price_fen = 359900
     session.commit()

@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import select
 
-from actions.db import Ticket
+from zhiyin.db import Ticket
 from actions.handoff import ActionFallback, ActionHandoff, consecutive_fallbacks
 from tests.helpers import run_action, texts, user_event
 

@@ -1,7 +1,7 @@
 import pytest
 
 from actions.orders import ActionAnswerOrderStatus, ValidateOrderStatusForm
-from actions.db import Order
+from zhiyin.db import Order
 from tests.helpers import run_action, texts
 
 
@@ -38,7 +38,7 @@ def test_database_down_accepts_well_formed_number(unreachable_database, dispatch
 
 
 def test_answer_reports_status_carrier_and_latest_event(database, session, dispatcher, make_tracker, domain):
-    from actions.services.orders import get_order
+    from zhiyin.services.orders import get_order
 
     shipped = session.query(Order).filter_by(status="运输中").first()
     tracker = make_tracker(shipped.order_id, slots={"order_id": shipped.order_id})

@@ -6,13 +6,13 @@ from typing import Dict
 
 import numpy as np
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 from asr_channel.audio import SAMPLE_RATE
 from asr_channel.text import read_references
 from tools.synth_speech import ENCODINGS, encode  # noqa: F401  (re-exported for the tests)
 
 REAL_DIR = PROJECT_ROOT / "tests" / "audio" / "real"
-SPEECH_DIR = PROJECT_ROOT / "var" / "speech"
+SPEECH_DIR = VAR_DIR / "speech"
 
 
 def real_transcripts() -> Dict[str, str]:

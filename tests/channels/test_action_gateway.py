@@ -7,7 +7,7 @@ from aiohttp import web
 
 from channels.action_gateway import APOLOGY, ActionGatewayInput
 from tests.fakes.http import one_route_server
-from tools.serve import free_port
+from zhiyin.serve import free_port
 
 REQUEST = json.dumps({"next_action": "action_answer_product", "tracker": {}}).encode()
 

@@ -17,7 +17,7 @@ import pytest
 from asr_channel.audio import decode
 from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer
-from channels.http import Deliveries
+from zhiyin.http import Deliveries
 from channels.telegram import BUSY_REPLY, DOWNLOAD_FAILED_REPLY, SECRET_HEADER, UNSUPPORTED_REPLY, TelegramInput
 from tests.asr_channel.audio_helpers import encode, speech, wav_bytes
 from tests.channels.webhook_server import Dialogue, serve_channel

@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from sanic import Sanic
 
-from tools.serve import free_port, http_post
+from zhiyin.http import http_post
+from zhiyin.serve import free_port
 
 BUTTONS = [{"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]
 

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 
-from actions import db
-from actions.services.tickets import create_ticket
+from zhiyin import db
+from zhiyin.services.tickets import create_ticket
 from tests.conftest import POSTGRES_URL_VARIABLE
 
 DAY_1 = datetime(2026, 11, 20, 10, 0)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from actions import db
+from zhiyin import db
 from insight.conversations import Message, TicketRecord
 from insight.extraction import Catalog, Mentions, extract, ticket_mentions
 

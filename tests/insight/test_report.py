@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 
-from actions import db
-from actions.db import Ticket
+from zhiyin import db
+from zhiyin.db import Ticket
 from insight.__main__ import main
 from insight.conversations import Period, read_messages, read_tickets, tracker_engine
 from insight.extraction import Catalog

@@ -1,6 +1,6 @@
 """The running stack the smoke and browser tests talk to: action server + Rasa server.
 
-Started the way `make run` starts them (tools.serve), once per test session, on free ports
+Started the way `make run` starts them (zhiyin.serve), once per test session, on free ports
 with a temporary database and tracker store, so a developer's running instance is not
 disturbed; Telegram points at a fake Bot API on 127.0.0.1.
 """
@@ -13,13 +13,14 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from actions import db
-from actions.db import PROJECT_ROOT
+from zhiyin import db
+from zhiyin.paths import MODEL_PATH
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tools import serve
-from tools.serve import free_port, http_post
+from zhiyin import serve
+from zhiyin.http import http_post
+from zhiyin.serve import free_port
 
-MODEL = PROJECT_ROOT / "models" / "zhiyin.tar.gz"
+MODEL = MODEL_PATH
 START_TIMEOUT = 240
 
 
@@ -53,7 +54,10 @@ class Stack:
     def restart(self, server: serve.Server, env: Dict[str, str] = None) -> None:
         server.stop()
         server.start(self.log_dir, env or self.env)
-        assert serve.wait_healthy([server], START_TIMEOUT), (self.log_dir / f"{server.name}.log").read_text()[-3000:]
+        try:
+            serve.wait_healthy([server], START_TIMEOUT)
+        except serve.StartFailed as failure:
+            pytest.fail(f"{failure}\n{(self.log_dir / f'{server.name}.log').read_text()[-3000:]}")
 
 
 TELEGRAM_SECRET = "smoke-secret"
@@ -81,9 +85,7 @@ def stack(tmp_path_factory, telegram_api) -> Iterator[Stack]:
     action_server, rasa_server = serve.servers(rasa_port, action_port, str(MODEL))
     result = Stack(env, rasa_port, action_port, tmp / "logs", action_server, rasa_server)
     try:
-        for server in (action_server, rasa_server):
-            server.start(result.log_dir, env)
-        assert serve.wait_healthy([action_server, rasa_server], START_TIMEOUT), "servers did not start"
+        serve.start_group([action_server, rasa_server], START_TIMEOUT, result.log_dir, env)
         yield result
     finally:
         rasa_server.stop()

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from actions import db
-from actions.db import PROJECT_ROOT, Product, Ticket
+from zhiyin import db
+from zhiyin.db import Product, Ticket
+from zhiyin.paths import PROJECT_ROOT
 from tests.fakes.telegram_api import button_update, text_update, voice_update
 from tests.smoke.stack import MODEL, START_TIMEOUT, TELEGRAM_SECRET, Stack, post
-from tools.serve import free_port, http_post
+from zhiyin.http import http_post
+from zhiyin.serve import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -122,7 +124,7 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'z.db'}",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.serve", "--rasa-port", str(rasa_port), "--action-port", str(action_port),
+        [sys.executable, "-m", "zhiyin.serve", "--rasa-port", str(rasa_port), "--action-port", str(action_port),
          "--model", str(MODEL), "--log-dir", str(tmp_path / "logs")],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -18,10 +18,11 @@ import uuid
 import pytest
 from sqlalchemy import select as sql_select
 
-from actions import db
-from actions.db import PROJECT_ROOT, Ticket
+from zhiyin import db
+from zhiyin.db import Ticket
+from zhiyin.paths import PROJECT_ROOT
 from tests.smoke.stack import MODEL
-from tools.serve import free_port
+from zhiyin.serve import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -75,7 +76,7 @@ def test_complaint_in_rasa_shell(stack, engine, tmp_path):
         "TERM": "xterm",
     }
     command = [
-        sys.executable, "-m", "tools.rasa_cli", "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+        sys.executable, "-m", "zhiyin.rasa_cli", "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
         "--port", str(free_port()), "--conversation-id", conversation,
     ]
     terminal = Terminal(command, env)

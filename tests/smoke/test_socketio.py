@@ -8,8 +8,8 @@ from typing import Dict, List
 import pytest
 from sqlalchemy import select
 
-from actions import db
-from actions.db import Ticket
+from zhiyin import db
+from zhiyin.db import Ticket
 from insight.demo import SocketCustomer as Customer
 
 pytestmark = pytest.mark.servers

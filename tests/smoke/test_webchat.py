@@ -14,7 +14,7 @@ from typing import Iterator, List
 
 import pytest
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 from tests.asr_channel.audio_helpers import SPEECH_DIR
 
 pytestmark = pytest.mark.servers

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 from tools.bench import asr, machine, servers, train, turns, versions
 
 SECTIONS = ("train", "servers", "turns", "asr")
@@ -21,7 +21,7 @@ lends one to some tasks only). zhiyin runs on CPU; faster-whisper would take `de
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "zhiyin.tar.gz")
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per ASR setting")

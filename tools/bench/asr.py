@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Dict, List, Tuple
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 from tools.bench import median_p95, table
 
 REAL_DIR = PROJECT_ROOT / "tests" / "audio" / "real"

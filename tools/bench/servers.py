@@ -1,6 +1,6 @@
 """The running stack: cold start and memory of each server, then load (tools/bench/load.py).
 
-Servers start the way `make run` starts them (tools.serve) on free ports with a temporary
+Servers start the way `make run` starts them (zhiyin.serve) on free ports with a temporary
 database and tracker store. The shipped credentials are compared with a text-only variant
 (credentials.yml minus the voice and Telegram channels), so the difference is what speech
 recognition costs.
@@ -16,11 +16,12 @@ from typing import Dict, Iterator, List, Tuple
 
 import yaml
 
-from actions.db import PROJECT_ROOT
-from tools import serve
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin import serve
 from tools.bench import median_p95, peak_rss_mb, rss_mb, table
 from tools.bench.load import measure
-from tools.serve import free_port, http_post
+from zhiyin.http import http_post
+from zhiyin.serve import free_port
 
 VOICE_CHANNELS = ("asr_channel.channel.VoiceInput", "channels.telegram.TelegramInput")
 VOICE_FILES = sorted((PROJECT_ROOT / "tests" / "audio" / "real").glob("*.wav"))
@@ -34,32 +35,12 @@ def text_only_credentials(directory: Path) -> Path:
     return path
 
 
-def start_timed(group: List[serve.Server], env: Dict[str, str], log_dir: Path) -> Dict[str, float]:
-    """Start the servers together; seconds until each answers its health check."""
-    started = time.perf_counter()
-    for server in group:
-        server.start(log_dir, env)
-    ready: Dict[str, float] = {}
-    while len(ready) < len(group) and time.perf_counter() - started < START_TIMEOUT_S:
-        for server in group:
-            if server.name in ready:
-                continue
-            if not server.running():
-                raise RuntimeError(f"{server.name} exited during start-up; see {log_dir}")
-            if server.healthy():
-                ready[server.name] = time.perf_counter() - started
-        time.sleep(0.2)
-    if len(ready) < len(group):
-        raise RuntimeError(f"servers not healthy after {START_TIMEOUT_S}s; see {log_dir}")
-    return ready
-
-
 def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path, load: bool, voice: bool) -> Dict[str, object]:
     rasa_port, action_port = free_port(), free_port()
     action_server, rasa_server = serve.servers(rasa_port, action_port, str(model))
     rasa_server.command[rasa_server.command.index("--credentials") + 1] = str(credentials)
     try:
-        ready = start_timed([action_server, rasa_server], env, log_dir)
+        ready = serve.start_group([action_server, rasa_server], START_TIMEOUT_S, log_dir, env)
         result: Dict[str, object] = {"ready": ready, "rss_after_start": {s.name: rss_mb(s.process.pid) for s in (action_server, rasa_server)}}
         base = f"http://127.0.0.1:{rasa_port}"
         if load:
@@ -79,7 +60,7 @@ def run_once(model: Path, credentials: Path, env: Dict[str, str], log_dir: Path,
 @contextmanager
 def scratch_data(prefix: str) -> Iterator[Tuple[Path, Dict[str, str]]]:
     """A temporary directory with a seeded SQLite database, and the environment that points the
-    servers at it (tools.serve.isolated_env)."""
+    servers at it (zhiyin.serve.isolated_env)."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         yield Path(tmp), serve.isolated_env(Path(tmp))
 

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 from tools.bench import median_p95, table
 
 
 def train_once(out_dir: Path) -> Dict[str, float]:
-    command = [sys.executable, "-m", "tools.rasa_cli", "train", "--force", "--quiet", "--skip-validation",
+    command = [sys.executable, "-m", "zhiyin.rasa_cli", "train", "--force", "--quiet", "--skip-validation",
                "--fixed-model-name", "bench", "--out", str(out_dir)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()

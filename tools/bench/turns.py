@@ -13,12 +13,12 @@ from typing import Dict, List
 
 import yaml
 
-from actions.db import PROJECT_ROOT
-from tools import serve
+from zhiyin.paths import PROJECT_ROOT
+from zhiyin import serve
 from tools.bench import table
 from tools.bench.load import TURN_MESSAGES, answered, drive
-from tools.bench.servers import scratch_data, start_timed
-from tools.serve import free_port
+from tools.bench.servers import START_TIMEOUT_S, scratch_data
+from zhiyin.serve import free_port
 
 SENDERS = 10
 
@@ -58,7 +58,7 @@ def section(model: Path) -> str:
             if endpoints_file:
                 rasa_server.command[rasa_server.command.index("--endpoints") + 1] = str(endpoints_file)
             try:
-                start_timed([action_server, rasa_server], env, tmp_path / "logs")
+                serve.start_group([action_server, rasa_server], START_TIMEOUT_S, tmp_path / "logs", env)
                 result = asyncio.run(turns(f"http://127.0.0.1:{rasa_port}", str(len(rows))))
             finally:
                 rasa_server.stop()

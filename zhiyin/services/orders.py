@@ -6,10 +6,9 @@ from typing import List, Optional
 
 from sqlalchemy.orm import Session
 
-from actions.db import Order, TrackingEvent
-from actions.services.text import normalize
+from zhiyin.db import Order, TrackingEvent
+from zhiyin.text import normalize
 
-ORDER_ID_LENGTH = 12
 # A run of exactly 12 digits, not part of a longer number.
 _ORDER_ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _DIGITS = re.compile(r"\d+")

@@ -2,10 +2,11 @@
 
 The URL comes from ``DATABASE_URL`` (any SQLAlchemy URL; PostgreSQL works with the bundled
 psycopg2 driver). Without it, a SQLite file under ``var/`` in the project root is used.
+The schema is managed by Alembic (zhiyin/migrations): a change to these models comes with a
+migration, which tests/zhiyin/test_migrations.py checks.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -26,8 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'zhiyin.db'}"
+from zhiyin.settings import database_url
 
 Base = declarative_base()
 
@@ -112,10 +112,6 @@ class Ticket(Base):
         return f"ZY{self.created_at:%Y%m%d}{self.id:04d}"
 
 
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
 @lru_cache(maxsize=None)
 def get_engine(url: Optional[str] = None) -> Engine:
     """One engine per URL for the life of the process (engines own the connection pool)."""
@@ -123,10 +119,6 @@ def get_engine(url: Optional[str] = None) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url, future=True, pool_pre_ping=True)
-
-
-def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.services import orders
+from zhiyin.services import orders
 
 
 @pytest.mark.parametrize(

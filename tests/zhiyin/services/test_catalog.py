@@ -1,6 +1,6 @@
 import pytest
 
-from actions.services import catalog
+from zhiyin.services import catalog
 
 
 @pytest.mark.parametrize(

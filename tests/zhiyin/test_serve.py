@@ -1,11 +1,11 @@
-"""tools.serve helpers shared by the demo, the benchmarks and the smoke tests."""
+"""zhiyin.serve helpers shared by the demo, the benchmarks and the smoke tests."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from actions import db
-from actions.db import Product
-from tools.serve import isolated_env
+from zhiyin import db
+from zhiyin.db import Product
+from zhiyin.serve import isolated_env
 
 
 def test_isolated_env_seeds_its_own_database_and_turns_chat_clouds_off(tmp_path, monkeypatch):

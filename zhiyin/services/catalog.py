@@ -8,8 +8,8 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.db import Company, Product
-from actions.services.text import normalize
+from zhiyin.db import Company, Product
+from zhiyin.text import normalize
 
 # Below this WRatio score a catalog name is not offered as "did you mean".
 SUGGESTION_CUTOFF = 70
@@ -86,14 +86,6 @@ def company_index(session: Session) -> Dict[str, str]:
 def products_by_company(session: Session, company: str) -> List[Product]:
     query = select(Product).where(Product.company == company).order_by(Product.category, Product.price_fen)
     return list(session.scalars(query))
-
-
-def all_companies(session: Session) -> List[Company]:
-    return list(session.scalars(select(Company).order_by(Company.name)))
-
-
-def all_products(session: Session) -> List[Product]:
-    return list(session.scalars(select(Product).order_by(Product.sku)))
 
 
 def in_stock_alternatives(session: Session, product: Product, limit: int = 3) -> List[Product]:

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.services.text import normalize
+from zhiyin.text import normalize
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
 """Start the action server and the Rasa server, wait until both are healthy, stop both cleanly.
 
-Used by `make run` and by the smoke tests, so both start zhiyin the same way. Needs no
+Used by `make run`, the smoke tests, the benchmarks and the insight demo, so all of them start
+zhiyin the same way. Needs no
 terminal: it can be started by scripts and CI, and stops on SIGINT (Ctrl-C) or SIGTERM.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Dict, List, Optional
 
-from actions.db import PROJECT_ROOT
+from zhiyin.paths import PROJECT_ROOT
 
 logger = logging.getLogger("zhiyin.serve")
 
@@ -76,26 +76,6 @@ class Server:
             self.process.wait()
 
 
-class Reply(NamedTuple):
-    status: int
-    body: Any  # parsed JSON, or the text when the answer is not JSON
-    headers: Dict[str, str]
-
-
-def http_post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None, timeout: float = 120) -> Reply:
-    """POST to a server on 127.0.0.1 the way a client would; error statuses are replies too."""
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            raw, status, answer_headers = answer.read(), answer.status, dict(answer.headers)
-    except urllib.error.HTTPError as error:
-        raw, status, answer_headers = error.read(), error.code, dict(error.headers)
-    try:
-        return Reply(status, json.loads(raw), answer_headers)
-    except ValueError:
-        return Reply(status, raw.decode(errors="replace"), answer_headers)
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now (for tests and benchmarks)."""
     with socket.socket() as sock:
@@ -105,7 +85,7 @@ def free_port() -> int:
 
 def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
     """The action server and the Rasa server; Rasa calls actions through its gateway route."""
-    rasa = [sys.executable, "-m", "tools.rasa_cli"]
+    rasa = [sys.executable, "-m", "zhiyin.rasa_cli"]
     wiring = {
         "ACTION_SERVER_URL": f"http://{HOST}:{action_port}/webhook",
         "ACTION_ENDPOINT_URL": f"http://{HOST}:{rasa_port}/webhooks/actions/webhook",
@@ -134,8 +114,8 @@ def isolated_env(directory: Path) -> Dict[str, str]:
     """Seed a SQLite database in ``directory``; the environment that points both servers at it
     and at a tracker store beside it, with Telegram and Slack off. For demo data, benchmarks
     and tests, so a developer's own data and running instance are never touched."""
-    from actions.db import get_engine
-    from actions.seed import seed_database
+    from zhiyin.db import get_engine
+    from zhiyin.seed import seed_database  # imported here: `make run` starts without the database layer
 
     database_url = f"sqlite:///{directory / 'zhiyin.db'}"
     seed_database(get_engine(database_url))
@@ -151,21 +131,47 @@ def isolated_env(directory: Path) -> Dict[str, str]:
     return env
 
 
-def wait_healthy(group: List[Server], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    pending = list(group)
-    while pending and time.monotonic() < deadline:
-        for server in list(pending):
+class StartFailed(RuntimeError):
+    """A server exited during start-up or did not become healthy in time."""
+
+
+def wait_healthy(group: List[Server], timeout: float, started: Optional[float] = None) -> Dict[str, float]:
+    """Seconds from `started` (time.monotonic(), default now) until each server answered its
+    health check; StartFailed if one exits or the timeout passes first."""
+    started = time.monotonic() if started is None else started
+    ready: Dict[str, float] = {}
+    while len(ready) < len(group):
+        for server in group:
+            if server.name in ready:
+                continue
             if not server.running():
-                logger.error("%s exited with code %s during start-up", server.name, server.process.returncode)
-                return False
+                code = server.process.returncode if server.process else None
+                raise StartFailed(f"{server.name} exited with code {code} during start-up")
             if server.healthy():
-                logger.info("%s is healthy (%s)", server.name, server.health_url)
-                pending.remove(server)
-        time.sleep(0.5)
-    for server in pending:
-        logger.error("%s not healthy after %ss", server.name, timeout)
-    return not pending
+                ready[server.name] = time.monotonic() - started
+                logger.info("%s is healthy (%s) after %.1fs", server.name, server.health_url, ready[server.name])
+        if len(ready) < len(group):
+            if time.monotonic() - started > timeout:
+                waiting = ", ".join(s.name for s in group if s.name not in ready)
+                raise StartFailed(f"{waiting} not healthy after {timeout:.0f}s")
+            time.sleep(0.2)
+    return ready
+
+
+def start_group(group: List[Server], timeout: float, log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+    """Start the servers together and wait until each is healthy; seconds until each was.
+
+    On StartFailed the servers already started are stopped again, and the message names the logs.
+    """
+    started = time.monotonic()
+    for server in group:
+        server.start(log_dir, env)
+    try:
+        return wait_healthy(group, timeout, started)
+    except StartFailed as failure:
+        for server in reversed(group):
+            server.stop()
+        raise StartFailed(f"{failure}; see {log_dir}" if log_dir else str(failure)) from None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -189,9 +195,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        for server in group:
-            server.start(args.log_dir)
-        if not wait_healthy(group, args.start_timeout):
+        try:
+            start_group(group, args.start_timeout, args.log_dir)
+        except StartFailed as failure:
+            logger.error("%s", failure)
             return 1
         base = f"http://{HOST}:{args.rasa_port}"
         print(

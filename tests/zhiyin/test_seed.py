@@ -1,8 +1,9 @@
 from sqlalchemy import func, select
 
-from actions.db import Order, Product, Ticket, TrackingEvent
-from actions.seed import SEED_DIR, load_yaml, seed_database
-from actions.services import tickets
+from zhiyin.db import Order, Product, Ticket, TrackingEvent
+from zhiyin.paths import SEED_DIR
+from zhiyin.seed import load_yaml, seed_database
+from zhiyin.services import tickets
 
 
 def counts(session):

@@ -1,7 +1,7 @@
 import pytest
 
-from actions.db import Ticket
-from actions.services import tickets
+from zhiyin.db import Ticket
+from zhiyin.services import tickets
 
 
 @pytest.mark.parametrize(

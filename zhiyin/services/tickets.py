@@ -7,8 +7,8 @@ from typing import List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.db import Ticket
-from actions.services.text import normalize
+from zhiyin.db import Ticket
+from zhiyin.text import normalize
 
 TICKET_KINDS = ("complaint", "suggestion", "handoff")
 # Mainland mobile numbers: 11 digits, 1 then 3-9; +86 / 86 prefixes and separators allowed.

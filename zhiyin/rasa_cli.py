@@ -5,7 +5,7 @@ from PYTHONWARNINGS, so Rasa 3.6's dependencies (pkg_resources, distutils, jax, 
 SQLAlchemy 1.4) print a dozen deprecation notices on every start. None is actionable for a
 user of zhiyin. This wrapper puts an "ignore" filter in front after sanic is imported (and
 one for a validator false positive, below), then runs Rasa's own entry point with the given
-arguments: `python -m tools.rasa_cli train`.
+arguments: `python -m zhiyin.rasa_cli train`.
 """
 from __future__ import annotations
 

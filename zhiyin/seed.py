@@ -1,7 +1,8 @@
-"""Create the schema and load the seed catalog and sample orders (idempotent).
+"""Bring the schema to the latest migration and load the seed catalog and sample orders (idempotent).
 
-Run as ``python -m actions.seed``; safe to run on every start: existing rows are updated
-in place and nothing is duplicated. Tickets are never touched.
+Run as ``python -m zhiyin.seed`` (`make run` does, before serving); safe to run on every start:
+an existing database is upgraded by its Alembic migrations, existing rows are updated in place
+and nothing is duplicated. Tickets are never touched.
 """
 from __future__ import annotations
 
@@ -17,26 +18,24 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from actions.db import (
-    PROJECT_ROOT,
-    Company,
-    Order,
-    Product,
-    TrackingEvent,
-    create_schema,
-    get_engine,
-    session_scope,
-)
+from zhiyin.db import Company, Order, Product, TrackingEvent, get_engine, session_scope
+from zhiyin.migrate import upgrade
+from zhiyin.paths import SEED_DIR
 
 logger = logging.getLogger(__name__)
 
-SEED_DIR = PROJECT_ROOT / "seed"
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def load_yaml(path: Path) -> Dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        data: Dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+def load_catalog(seed_dir: Path = SEED_DIR) -> Dict[str, Any]:
+    """The seed catalog (seed/products.yml): `companies` and `products`, with their aliases."""
+    return load_yaml(seed_dir / "products.yml")
 
 
 def _upsert_catalog(session: Session, catalog: Dict[str, Any]) -> None:
@@ -84,10 +83,10 @@ def _upsert_orders(session: Session, orders: List[Dict[str, Any]]) -> None:
 
 
 def seed_database(engine: Optional[Engine] = None, seed_dir: Path = SEED_DIR) -> Dict[str, int]:
-    """Create tables and load the seed files; returns row counts for logging."""
+    """Upgrade the schema and load the seed files; returns row counts for logging."""
     engine = engine or get_engine()
-    create_schema(engine)
-    catalog = load_yaml(seed_dir / "products.yml")
+    upgrade(engine)
+    catalog = load_catalog(seed_dir)
     orders = load_yaml(seed_dir / "orders.yml")["orders"]
     with session_scope(engine) as session:
         _upsert_catalog(session, catalog)
