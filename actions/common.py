@@ -1,9 +1,10 @@
 """Helpers shared by the actions: reading the tracker and surviving an unreachable database."""
+
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 logger = logging.getLogger(__name__)
 
-RunResult = List[Dict[Text, Any]]
+RunResult = List[Dict[str, Any]]
 
 
 def latest_entity_values(tracker: Tracker, entity: str) -> List[str]:
@@ -28,7 +29,7 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def event_intent(event: Dict[Text, Any]) -> Optional[str]:
+def event_intent(event: Dict[str, Any]) -> Optional[str]:
     """The intent NLU gave a user event (None for other events)."""
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
@@ -44,9 +45,19 @@ def ticket_origin(tracker: Tracker) -> Dict[str, Optional[str]]:
     return {"channel": tracker.get_latest_input_channel(), "sender": tracker.sender_id}
 
 
-def database_guard(
-    run: Callable[..., Awaitable[RunResult]]
-) -> Callable[..., Awaitable[RunResult]]:
+def render(domain: Dict[str, Any], response: str, **values: Any) -> str:
+    """The text of a domain.yml response (its first variation) with its `{name}` slots filled in.
+
+    For answers an action assembles into one message from several parts, so that their wording
+    stays in domain.yml with every other reply.
+    """
+    variations = (domain.get("responses") or {}).get(response)
+    if not variations:
+        raise KeyError(f"response {response!r} is not in the domain")
+    return str(variations[0]["text"]).format(**values)
+
+
+def database_guard(run: Callable[..., Awaitable[RunResult]]) -> Callable[..., Awaitable[RunResult]]:
     """Turn a database failure into a polite apology instead of a crashed action.
 
     The action's own events are dropped (nothing half-done is recorded) and the error is

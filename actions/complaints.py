@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -14,9 +14,8 @@ from actions.orders import NO_ORDER, check_order_id
 from zhiyin.db import session_scope
 from zhiyin.services import orders, tickets
 
-def check_description(
-    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
-) -> Dict[Text, Any]:
+
+def check_description(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> Dict[str, Any]:
     """Keep a description that says something; a bare "我要投诉" is asked again.
 
     The message that opened the form pre-fills the slot. If it only asked to complain, the
@@ -31,42 +30,41 @@ def check_description(
 
 
 class ValidateComplaintForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_complaint_form"
 
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"order_id": check_order_id(value, dispatcher, allow_none=True)}
 
     def validate_complaint_text(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return check_description(value, dispatcher, tracker, "complaint_text")
 
     def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         phone = tickets.extract_phone(str(value or ""))
         if phone is None:
             dispatcher.utter_message(response="utter_phone_invalid")
         return {"phone_number": phone}
 
-
     def validate_complaint_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Only a yes or a no (set from affirm / deny) answers the confirmation."""
         return {"complaint_confirmed": value if isinstance(value, bool) else None}
 
 
 class ValidateSuggestionForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_suggestion_form"
 
     def validate_suggestion_text(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return check_description(value, dispatcher, tracker, "suggestion_text")
 
 
@@ -74,7 +72,7 @@ COMPLAINT_SLOTS = ("order_id", "complaint_text", "phone_number", "complaint_conf
 SUGGESTION_SLOTS = ("suggestion_text",)
 
 
-def reset(slots: Tuple[str, ...]) -> List[Dict[Text, Any]]:
+def reset(slots: Tuple[str, ...]) -> List[Dict[str, Any]]:
     """Clear a form's slots so the next complaint or suggestion starts clean."""
     return [SlotSet(slot, None) for slot in slots]
 
@@ -82,13 +80,11 @@ def reset(slots: Tuple[str, ...]) -> List[Dict[Text, Any]]:
 class ActionSubmitComplaint(Action):
     """Creates the complaint ticket once the customer confirmed it; reports its number."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_complaint"
 
     @database_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> RunResult:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         if not tracker.get_slot("complaint_confirmed"):
             dispatcher.utter_message(response="utter_complaint_cancelled")
             return reset(COMPLAINT_SLOTS)
@@ -116,13 +112,11 @@ class ActionSubmitComplaint(Action):
 
 
 class ActionSubmitSuggestion(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_suggestion"
 
     @database_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> RunResult:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         with session_scope() as session:
             ticket = tickets.create_ticket(
                 session,

@@ -1,7 +1,8 @@
 """Handoff to a person: on request, and after the assistant failed to understand twice."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from rasa_sdk import Action, Tracker
@@ -13,6 +14,7 @@ from actions.common import (
     database_guard,
     event_intent,
     recent_user_texts,
+    render,
     ticket_origin,
 )
 from zhiyin.db import session_scope
@@ -41,7 +43,7 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) -> None:
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], response: str) -> None:
     """Store a handoff ticket with the recent conversation and tell the customer what happens next.
 
     A customer who asks again while their handoff is still open is told the same ticket
@@ -64,19 +66,17 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, response: str) 
             **origin,
         )
         number = ticket.number
-    contact = f"，也可能致电 {tickets.mask_phone(phone)} 与您联系" if phone else ""
+    contact = render(domain, "utter_handoff_contact", masked_phone=tickets.mask_phone(phone)) if phone else ""
     dispatcher.utter_message(response=response, ticket_number=number, contact=contact)
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     @database_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> RunResult:
-        hand_off(dispatcher, tracker, "utter_handoff")
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
+        hand_off(dispatcher, tracker, domain, "utter_handoff")
         return []
 
 
@@ -86,17 +86,15 @@ class ActionFallback(Action):
     The misunderstood message is reverted so it does not steer later dialogue predictions.
     """
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback"
 
     @database_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> RunResult:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         if is_blank(tracker.latest_message.get("text")):
             dispatcher.utter_message(response="utter_empty_message")
         elif consecutive_fallbacks(tracker) >= FALLBACKS_BEFORE_HANDOFF:
-            hand_off(dispatcher, tracker, "utter_handoff_after_fallback")
+            hand_off(dispatcher, tracker, domain, "utter_handoff_after_fallback")
         else:
             dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]

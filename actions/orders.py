@@ -1,15 +1,16 @@
 """Order status: the order form's validation and the answer from the orders table."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import RunResult, database_guard
+from actions.common import RunResult, database_guard, render
 from zhiyin.db import Order, session_scope
 from zhiyin.services import orders
 
@@ -18,20 +19,29 @@ logger = logging.getLogger(__name__)
 NO_ORDER = "无"  # the complaint form's value for "this is not about an order"
 
 
-def describe_order(order: Order) -> str:
-    lines = [f"订单 {order.order_id}（{order.product.name} ×{order.quantity}）当前状态：{order.status}。"]
+def describe_order(domain: Dict[str, Any], order: Order) -> str:
+    """Status, carrier and latest tracking event in one message (texts: domain.yml, utter_order_*)."""
+    lines = [
+        render(
+            domain,
+            "utter_order_summary",
+            order_id=order.order_id,
+            product=order.product.name,
+            quantity=order.quantity,
+            status=order.status,
+        )
+    ]
     if order.carrier:
-        lines.append(f"承运快递：{order.carrier}，运单号 {order.tracking_no}。")
+        lines.append(render(domain, "utter_order_carrier", carrier=order.carrier, tracking_no=order.tracking_no))
     event = orders.latest_event(order)
     if event:
-        where = f"{event.location} " if event.location else ""
-        lines.append(f"最新进展：{event.time:%Y-%m-%d %H:%M} {where}{event.description}")
+        place = f"{event.location} " if event.location else ""
+        time = f"{event.time:%Y-%m-%d %H:%M}"
+        lines.append(render(domain, "utter_order_latest_event", time=time, place=place, description=event.description))
     return "\n".join(lines)
 
 
-def check_order_id(
-    value: Any, dispatcher: CollectingDispatcher, *, allow_none: bool = False
-) -> Optional[str]:
+def check_order_id(value: Any, dispatcher: CollectingDispatcher, *, allow_none: bool = False) -> Optional[str]:
     """A valid, known order number from a slot value; tells the customer what is wrong if not.
 
     If the database cannot be reached, a well-formed number is accepted unchecked: the
@@ -58,30 +68,28 @@ def check_order_id(
 
 
 class ValidateOrderStatusForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_order_status_form"
 
     def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"order_id": check_order_id(value, dispatcher)}
 
 
 class ActionAnswerOrderStatus(Action):
     """Status, carrier and latest tracking event of the order in the `order_id` slot."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_order_status"
 
     @database_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> RunResult:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         order_id = tracker.get_slot("order_id")
         with session_scope() as session:
             order = orders.get_order(session, order_id) if order_id else None
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", order_id=order_id or "")
                 return []
-            dispatcher.utter_message(text=describe_order(order))
+            dispatcher.utter_message(text=describe_order(domain, order))
         return []

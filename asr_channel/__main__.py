@@ -1,4 +1,5 @@
 """Operators' command line: `python -m asr_channel transcribe FILE...` prints transcripts and timing."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     transcribe.add_argument("--max-seconds", type=float, default=600)
     transcribe.add_argument("--vad", action="store_true", help="trim silence with Silero VAD first")
     transcribe.add_argument("--no-correction", action="store_true", help="print what Whisper heard, uncorrected")
-    transcribe.add_argument(
-        "--reference", type=Path, help="TSV of file name and reference text: also print the CER"
-    )
+    transcribe.add_argument("--reference", type=Path, help="TSV of file name and reference text: also print the CER")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     engine = build_engine(
-        {"beam_size": args.beam_size, "compute_type": args.compute_type, "model_dir": args.model_dir, "hotwords": args.hotwords,
-         "vad_filter": args.vad,
-         "correct_homophones": not args.no_correction}
+        {
+            "beam_size": args.beam_size,
+            "compute_type": args.compute_type,
+            "model_dir": args.model_dir,
+            "hotwords": args.hotwords,
+            "vad_filter": args.vad,
+            "correct_homophones": not args.no_correction,
+        }
     )
     print(f"model loaded in {engine.load_seconds:.2f}s")
     references = {}

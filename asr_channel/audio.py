@@ -5,6 +5,7 @@ sniffed from the content. Decoding uses PyAV (installed with faster-whisper) and
 soon as the audio is longer than allowed, so a small file that expands to hours of samples
 cannot exhaust memory.
 """
+
 from __future__ import annotations
 
 import io
@@ -13,6 +14,8 @@ from typing import Optional
 
 import av
 import numpy as np
+
+from asr_channel import replies
 
 SAMPLE_RATE = 16_000
 
@@ -59,28 +62,30 @@ def decode(data: bytes, max_seconds: float) -> Audio:
     """Decode any supported container to 16 kHz mono float32."""
     kind = sniff(data)
     if kind is None:
-        raise AudioError("不支持的音频格式（支持 WAV、WebM、Ogg、MP3、M4A）", "unsupported audio format", 415)
+        raise AudioError(replies.UNSUPPORTED_FORMAT, "unsupported audio format", 415)
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     limit = int((max_seconds + 0.5) * SAMPLE_RATE)
     chunks, total = [], 0
     try:
         with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
-                raise AudioError("文件中没有音频", "no audio stream", 422)
+                raise AudioError(replies.NO_AUDIO_STREAM, "no audio stream", 422)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
                     samples = out.to_ndarray().reshape(-1)
                     chunks.append(samples)
                     total += len(samples)
                 if total > limit:
-                    raise AudioError(f"语音过长，请控制在 {max_seconds:.0f} 秒以内", f"audio longer than {max_seconds:.0f} s", 422)
+                    raise AudioError(
+                        replies.TOO_LONG.format(max_seconds=max_seconds), f"audio longer than {max_seconds:.0f} s", 422
+                    )
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
     except AudioError:
         raise
     except (av.error.FFmpegError, ValueError, IndexError) as error:
-        raise AudioError("音频文件已损坏或无法解码", f"corrupt audio: {error}", 422) from error
+        raise AudioError(replies.CORRUPT, f"corrupt audio: {error}", 422) from error
     if not chunks:
-        raise AudioError("音频为空", "empty audio", 422)
+        raise AudioError(replies.EMPTY, "empty audio", 422)
     samples = np.concatenate(chunks).astype(np.float32) / 32768.0
     return Audio(samples, kind)

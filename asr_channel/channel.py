@@ -5,23 +5,23 @@ POST /webhooks/voice/webhook with multipart form data (`file`, `sender`) or a ra
 returns them. Recognition runs in a thread pool with a bounded number in flight; beyond that
 the client gets 503 with Retry-After instead of waiting indefinitely.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from asr_channel import replies
 from asr_channel.audio import AudioError
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
 from zhiyin.http import json_error, sender_problem
 
 logger = logging.getLogger(__name__)
-
-NO_SPEECH_REPLY = "抱歉，没有听清您说的话，请再说一遍，或者直接输入文字。"
 
 
 class VoiceInput(InputChannel):
@@ -29,11 +29,11 @@ class VoiceInput(InputChannel):
         self.recognizer = recognizer
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "voice"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "VoiceInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> VoiceInput:
         return cls(shared_recognizer(dict(credentials or {})))
 
     @staticmethod
@@ -58,20 +58,24 @@ class VoiceInput(InputChannel):
                 return json_error(too_large.status, str(too_large))
             data, sender = self._upload(request)
             if not data:
-                return json_error(400, "缺少音频文件 file / no audio in the request")
+                return json_error(400, replies.NO_AUDIO_ERROR)
             reason = sender_problem(sender)
             if reason:
                 return json_error(400, reason)
             try:
                 transcription, kind = await self.recognizer.transcribe(data)
             except RecognizerBusy as busy:
-                return json_error(503, "语音识别繁忙，请稍后再试 / recogniser busy", **{"Retry-After": str(busy.retry_after_s)})
+                return json_error(503, replies.BUSY_ERROR, **{"Retry-After": str(busy.retry_after_s)})
             except AudioError as problem:
                 logger.warning("voice message from %s rejected: %s", sender, problem)
                 return json_error(problem.status, str(problem))
             logger.info(
                 "voice %s from %s: %.1fs audio, recognised in %.2fs: %r",
-                kind, sender, transcription.duration_s, transcription.seconds, transcription.text,
+                kind,
+                sender,
+                transcription.duration_s,
+                transcription.seconds,
+                transcription.text,
             )
             result = {
                 "transcript": transcription.text,
@@ -80,7 +84,7 @@ class VoiceInput(InputChannel):
                 "duration_s": round(transcription.duration_s, 2),
             }
             if not transcription.text:
-                result["responses"] = [{"recipient_id": sender, "text": NO_SPEECH_REPLY}]
+                result["responses"] = [{"recipient_id": sender, "text": replies.NO_SPEECH}]
                 return response.json(result)
             collector = CollectingOutputChannel()
             metadata = {"voice": {"format": kind, "duration_s": result["duration_s"]}}

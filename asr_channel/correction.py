@@ -5,6 +5,7 @@ Whisper writes what it heard with the characters it finds likeliest: 快地 for 
 pinyin equals that of a catalog name, brand or service word is replaced by that word. Only
 Chinese spans of two or more characters are touched; everything else is left as heard.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Tuple
 
 from pypinyin import lazy_pinyin
-
 
 # Words customers say that a general model tends to mishear (订单 → 定单, 客服 → 克服).
 DOMAIN_WORDS = ("订单", "订单号", "快递", "物流", "客服", "人工", "投诉", "建议", "包邮", "退货", "退款", "发货")
@@ -31,7 +31,7 @@ class HomophoneCorrector:
     longest: int
 
     @classmethod
-    def from_words(cls, words: Iterable[str]) -> "HomophoneCorrector":
+    def from_words(cls, words: Iterable[str]) -> HomophoneCorrector:
         by_sound: Dict[Tuple[str, ...], str] = {}
         for word in words:
             if len(word) >= MIN_WORD_CHARS and _HAN.fullmatch(word):

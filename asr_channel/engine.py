@@ -6,6 +6,7 @@ openai-whisper (PyTorch, an optional extra) runs an official `.pt` checkpoint (`
 Settings come from credentials.yml (`asr_channel.channel.VoiceInput`) or the environment
 (ASR_ENGINE, ASR_MODEL). The model loads once, when the engine is built.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 ENGINES = ("faster-whisper", "openai-whisper")
 
+
 @dataclass(frozen=True)
 class Transcription:
     text: str  # after homophone correction
@@ -39,6 +41,8 @@ class Transcription:
 
 
 class SpeechEngine(Protocol):
+    load_seconds: float  # how long the model took to load
+
     def transcribe(self, samples: np.ndarray) -> Transcription: ...
 
 
@@ -72,7 +76,12 @@ def strip_prompt_leak(text: str, prompt: Optional[str]) -> str:
 
 
 def finish(
-    text: str, language: str, samples: np.ndarray, started: float, prompt: Optional[str], corrector: Optional[HomophoneCorrector]
+    text: str,
+    language: str,
+    samples: np.ndarray,
+    started: float,
+    prompt: Optional[str],
+    corrector: Optional[HomophoneCorrector],
 ) -> Transcription:
     """What every engine does after decoding: simplified characters, no prompt echo, homophones."""
     heard = strip_prompt_leak(clean_transcript(text), prompt)
@@ -97,6 +106,7 @@ class FasterWhisperEngine:
     # no-speech detection already returns nothing for silence.
     vad_filter: bool = False
     corrector: Optional[HomophoneCorrector] = None
+    load_seconds: float = field(init=False, default=0.0)
     _model: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -140,15 +150,20 @@ class OpenAIWhisperEngine:
     beam_size: int = 5
     hotwords: Optional[str] = None
     corrector: Optional[HomophoneCorrector] = None
+    load_seconds: float = field(init=False, default=0.0)
     _model: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
             import whisper
         except ImportError as error:
-            raise RuntimeError("ASR engine 'openai-whisper' needs the optional extra: pip install openai-whisper") from error
+            raise RuntimeError(
+                "ASR engine 'openai-whisper' needs the optional extra: pip install openai-whisper"
+            ) from error
         if not Path(self.checkpoint).is_file():
-            raise FileNotFoundError(f"openai-whisper checkpoint not found: {self.checkpoint} (set `checkpoint` or ASR_MODEL)")
+            raise FileNotFoundError(
+                f"openai-whisper checkpoint not found: {self.checkpoint} (set `checkpoint` or ASR_MODEL)"
+            )
         started = time.perf_counter()
         self._model = whisper.load_model(str(self.checkpoint), device=self.device)
         self.load_seconds = time.perf_counter() - started

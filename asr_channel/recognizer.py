@@ -5,6 +5,7 @@ Recognition is CPU-bound. The voice webhook and Telegram voice notes draw on the
 `max_in_flight` transcriptions; beyond that a caller gets `RecognizerBusy` at once instead of
 queueing behind minutes of audio.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,19 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Optional, Tuple
 
+from asr_channel import replies
 from asr_channel.audio import AudioError, decode
 from asr_channel.engine import SpeechEngine, Transcription, build_engine
 
 logger = logging.getLogger(__name__)
 
-LIMIT_DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "max_seconds": 60.0, "max_in_flight": 2, "retry_after_s": 5}
+MAX_BYTES, MAX_SECONDS, MAX_IN_FLIGHT, RETRY_AFTER_S = 10 * 1024 * 1024, 60.0, 2, 5
+LIMIT_DEFAULTS: Dict[str, Any] = {
+    "max_bytes": MAX_BYTES,
+    "max_seconds": MAX_SECONDS,
+    "max_in_flight": MAX_IN_FLIGHT,
+    "retry_after_s": RETRY_AFTER_S,
+}
 
 
 class RecognizerBusy(Exception):
@@ -33,10 +41,10 @@ class Recognizer:
     def __init__(
         self,
         engine: SpeechEngine,
-        max_bytes: int = LIMIT_DEFAULTS["max_bytes"],
-        max_seconds: float = LIMIT_DEFAULTS["max_seconds"],
-        max_in_flight: int = LIMIT_DEFAULTS["max_in_flight"],
-        retry_after_s: int = LIMIT_DEFAULTS["retry_after_s"],
+        max_bytes: int = MAX_BYTES,
+        max_seconds: float = MAX_SECONDS,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        retry_after_s: int = RETRY_AFTER_S,
     ) -> None:
         self.engine = engine
         self.max_bytes = int(max_bytes)
@@ -53,7 +61,7 @@ class Recognizer:
     def too_large(self, size: int) -> Optional[AudioError]:
         if size <= self.max_bytes:
             return None
-        return AudioError(f"音频文件过大（最大 {self.max_megabytes} MB）", "audio too large", 413)
+        return AudioError(replies.TOO_LARGE.format(max_megabytes=self.max_megabytes), "audio too large", 413)
 
     def _recognise(self, data: bytes) -> Tuple[Transcription, str]:
         audio = decode(data, self.max_seconds)

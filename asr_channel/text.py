@@ -1,4 +1,5 @@
 """Transcript clean-up and the character error rate used to judge it."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@
 base split in two, because PyPI limits file sizes. The halves are joined into a cache
 directory, checked against a known SHA-256, and reused on later starts. Nothing downloads.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +13,7 @@ import os
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import Optional
 
 from zhiyin.paths import VAR_DIR
 
@@ -42,7 +44,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def whisper_base_dir(cache_dir: Path = None) -> Path:
+def whisper_base_dir(cache_dir: Optional[Path] = None) -> Path:
     """A directory faster-whisper can load (model.bin, config, tokenizer), built if needed."""
     cache_dir = Path(cache_dir or os.environ.get("ASR_MODEL_CACHE") or DEFAULT_CACHE_DIR)
     model = cache_dir / "model.bin"

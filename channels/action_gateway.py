@@ -9,13 +9,15 @@ action server's own 4xx (a form rejecting its execution), passes through unchang
 
 Only loopback clients may use it: it is Rasa calling itself, not a public API.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -23,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import replies
 from zhiyin.http import json_error
 
 logger = logging.getLogger(__name__)
@@ -41,11 +44,11 @@ class ActionGatewayInput(InputChannel):
         self.timeout = timeout
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "actions"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ActionGatewayInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> ActionGatewayInput:
         credentials = credentials or {}
         url = credentials.get("url") or os.environ.get("ACTION_SERVER_URL") or DEFAULT_ACTION_SERVER_URL
         return cls(url, float(credentials.get("timeout", DEFAULT_TIMEOUT_SECONDS)))
@@ -55,20 +58,18 @@ class ActionGatewayInput(InputChannel):
         action = "unknown"
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.post(
-                    self.action_server_url, data=body, headers={"Content-Type": "application/json"}
-                ) as reply:
-                    payload = await reply.read()
-                    if reply.status < 500:
-                        return response.raw(payload, status=reply.status, content_type="application/json")
-                    reason = f"action server answered {reply.status}: {payload[:300]!r}"
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(self.action_server_url, data=body, headers={"Content-Type": "application/json"}) as reply,
+            ):
+                payload = await reply.read()
+                if reply.status < 500:
+                    return response.raw(payload, status=reply.status, content_type="application/json")
+                reason = f"action server answered {reply.status}: {payload[:300]!r}"
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             reason = f"action server unreachable at {self.action_server_url}: {error!r}"
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             action = json.loads(body).get("next_action", action)
-        except ValueError:
-            pass
         logger.error("custom action '%s' failed, the customer gets an apology: %s", action, reason)
         return response.json(APOLOGY)
 
@@ -82,7 +83,7 @@ class ActionGatewayInput(InputChannel):
         @gateway.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             if request.ip not in LOOPBACK:
-                return json_error(403, "本接口仅供本机调用 / loopback only")
+                return json_error(403, replies.LOOPBACK_ONLY)
             return await self.forward(request.body)
 
         return gateway

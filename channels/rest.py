@@ -4,11 +4,12 @@ Rasa's own channel answers malformed JSON with an HTML error page and passes a m
 sender or a non-text message on to the dialogue. This subclass checks the body first; the
 URL (/webhooks/rest/webhook) and the reply format are unchanged.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional, Text
+from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -16,6 +17,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import replies
 from zhiyin.http import json_error, sender_problem
 
 logger = logging.getLogger(__name__)
@@ -29,17 +31,17 @@ def request_problem(request: Request) -> Optional[tuple]:
     try:
         body = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError):
-        return 400, "请求体不是有效的 JSON / body is not valid JSON"
+        return 400, replies.NOT_JSON
     if not isinstance(body, dict):
-        return 400, "请求体必须是 JSON 对象 / body must be a JSON object"
+        return 400, replies.NOT_AN_OBJECT
     sender, message = body.get("sender"), body.get("message")
     reason = sender_problem(sender)
     if reason:
         return 400, reason
     if not isinstance(message, str):
-        return 400, "message 必须是字符串 / 'message' must be a string"
+        return 400, replies.MESSAGE_NOT_TEXT
     if len(message) > MAX_MESSAGE_CHARS:
-        return 413, f"消息过长（最多 {MAX_MESSAGE_CHARS} 字） / 'message' is too long"
+        return 413, replies.MESSAGE_TOO_LONG.format(max_chars=MAX_MESSAGE_CHARS)
     return None
 
 
@@ -63,5 +65,5 @@ class ValidatingRestInput(RestInput):
         return blueprint
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"

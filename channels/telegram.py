@@ -11,13 +11,14 @@ Settings (credentials.yml or environment): access_token / TELEGRAM_ACCESS_TOKEN,
 webhook_url / TELEGRAM_WEBHOOK_URL, secret_token / TELEGRAM_SECRET_TOKEN,
 api_url / TELEGRAM_API_URL. Without a token the channel is off and says so in the log.
 """
+
 from __future__ import annotations
 
 import asyncio
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 import aiohttp
 from aiogram import Bot
@@ -30,9 +31,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from asr_channel import replies as voice_replies
 from asr_channel.audio import AudioError
-from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
+from channels import replies
 from zhiyin.http import Deliveries, json_error
 from zhiyin.settings import settings_from
 
@@ -47,23 +49,21 @@ SETTINGS_ENV = {
 }
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
-UNSUPPORTED_REPLY = "抱歉，目前只能处理文字和语音消息。"
-BUSY_REPLY = "语音识别正忙，请稍后再发，或者直接输入文字。"
-DOWNLOAD_FAILED_REPLY = "抱歉，语音消息没有收到，请重新发送，或者直接输入文字。"
-
 
 class TelegramBot(TelegramOutput):
     """Rasa's Telegram output (text, images, inline keyboards) bound to a chosen Bot API server."""
 
-    def __init__(self, access_token: Text, api_url: Text = DEFAULT_API_URL) -> None:
+    def __init__(self, access_token: str, api_url: str = DEFAULT_API_URL) -> None:
         Bot.__init__(self, access_token, server=TelegramAPIServer.from_base(api_url))
 
-    async def fetch_file(self, file_id: Text, max_bytes: int) -> bytes:
+    async def fetch_file(self, file_id: str, max_bytes: int) -> bytes:
         """A file's bytes (getFile, then download); stops reading past `max_bytes`."""
         telegram_file = await self.get_file(file_id)
         async with self.session.get(self.get_file_url(telegram_file.file_path)) as reply:
             if reply.status != 200:
-                raise aiohttp.ClientResponseError(reply.request_info, (), status=reply.status, message="file download failed")
+                raise aiohttp.ClientResponseError(
+                    reply.request_info, (), status=reply.status, message="file download failed"
+                )
             data = await reply.content.read(max_bytes + 1)
         return data
 
@@ -75,10 +75,10 @@ class TelegramBot(TelegramOutput):
 class TelegramInput(InputChannel):
     def __init__(
         self,
-        access_token: Optional[Text],
-        api_url: Optional[Text] = None,
-        webhook_url: Optional[Text] = None,
-        secret_token: Optional[Text] = None,
+        access_token: Optional[str],
+        api_url: Optional[str] = None,
+        webhook_url: Optional[str] = None,
+        secret_token: Optional[str] = None,
         recognizer: Optional[Recognizer] = None,
     ) -> None:
         self.webhook_url = webhook_url
@@ -93,11 +93,11 @@ class TelegramInput(InputChannel):
                 raise RasaException(f"TELEGRAM_ACCESS_TOKEN is not a Telegram bot token: {error}") from error
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> TelegramInput:
         settings = settings_from(credentials, SETTINGS_ENV)
         if not settings["access_token"]:
             logger.info("Telegram channel off: set TELEGRAM_ACCESS_TOKEN to enable it")
@@ -107,8 +107,15 @@ class TelegramInput(InputChannel):
     def get_output_channel(self) -> Optional[TelegramBot]:
         return self.bot
 
+    @property
+    def live_bot(self) -> TelegramBot:
+        """The bot, where code runs only while the channel is on (the webhook answers 503 when off)."""
+        if self.bot is None:
+            raise RuntimeError("Telegram channel is off: set TELEGRAM_ACCESS_TOKEN")
+        return self.bot
+
     @staticmethod
-    def parse(update: Dict[Text, Any]) -> Optional[Tuple[int, Text, Any]]:
+    def parse(update: Dict[str, Any]) -> Optional[Tuple[int, str, Any]]:
         """(chat id, kind, content) with kind text / button / voice / other; None for updates
         that need no answer (edits, channel posts). KeyError or TypeError: malformed update."""
         if "callback_query" in update:
@@ -127,10 +134,12 @@ class TelegramInput(InputChannel):
             return chat_id, "voice", media
         return chat_id, "other", None
 
-    async def handle(self, parsed: Tuple[int, Text, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def handle(
+        self, parsed: Tuple[int, str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         """Turn one parsed update into a user message (or a direct answer when there is nothing to say)."""
         chat_id, kind, content = parsed
-        metadata: Dict[Text, Any] = {}
+        metadata: Dict[str, Any] = {}
         if kind == "button":
             text = content.get("data")
             await self._acknowledge(content["id"])
@@ -139,47 +148,51 @@ class TelegramInput(InputChannel):
         elif kind == "voice":
             text, metadata = await self._transcribe(chat_id, content)
         else:
-            await self.bot.send_text_message(chat_id, UNSUPPORTED_REPLY)
+            await self.live_bot.send_text_message(chat_id, replies.UNSUPPORTED_MESSAGE)
             return
         if text:
-            await on_new_message(UserMessage(text, self.bot, str(chat_id), input_channel=self.name(), metadata=metadata))
+            await on_new_message(
+                UserMessage(text, self.bot, str(chat_id), input_channel=self.name(), metadata=metadata)
+            )
 
-    async def _acknowledge(self, query_id: Text) -> None:
+    async def _acknowledge(self, query_id: str) -> None:
         """Stop the button's loading spinner; a failure here must not lose the answer."""
         try:
-            await self.bot.answer_callback_query(query_id)
+            await self.live_bot.answer_callback_query(query_id)
         except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as error:
             logger.warning("answerCallbackQuery failed: %s", error)
 
-    async def _transcribe(self, chat_id: int, media: Dict[Text, Any]):
+    async def _transcribe(self, chat_id: int, media: Dict[str, Any]):
         """(transcript, metadata) of a voice note; on any problem the customer is told why."""
         recognizer = self.recognizer or shared_recognizer()
         reply, transcription = None, None
         problem = recognizer.too_large(int(media.get("file_size") or 0))
         if problem is None and float(media.get("duration") or 0) > recognizer.max_seconds:
-            problem = AudioError(f"语音过长，请控制在 {recognizer.max_seconds:.0f} 秒以内", "voice note too long", 422)
+            problem = AudioError(
+                voice_replies.TOO_LONG.format(max_seconds=recognizer.max_seconds), "voice note too long", 422
+            )
         try:
             if problem:
                 raise problem
-            data = await self.bot.fetch_file(media["file_id"], recognizer.max_bytes)
+            data = await self.live_bot.fetch_file(media["file_id"], recognizer.max_bytes)
             transcription, kind = await recognizer.transcribe(data)
         except AudioError as error:
             logger.warning("Telegram voice note from %s rejected: %s", chat_id, error)
-            reply = f"抱歉，{error.customer}。您也可以直接输入文字。"
+            reply = voice_replies.REJECTED.format(reason=error.customer)
         except RecognizerBusy:
             logger.warning("Telegram voice note from %s: recogniser busy", chat_id)
-            reply = BUSY_REPLY
+            reply = voice_replies.BUSY
         except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as error:
             logger.error("Telegram voice note from %s could not be downloaded: %s", chat_id, error)
-            reply = DOWNLOAD_FAILED_REPLY
+            reply = voice_replies.DOWNLOAD_FAILED
         if transcription is not None and not transcription.text:
-            reply = NO_SPEECH_REPLY
-        if reply:
-            await self.bot.send_text_message(chat_id, reply)
+            reply = voice_replies.NO_SPEECH
+        if reply or transcription is None:
+            await self.live_bot.send_text_message(chat_id, reply or voice_replies.NO_SPEECH)
             return None, {}
         logger.info("Telegram voice note from %s (%.1fs): %r", chat_id, transcription.duration_s, transcription.text)
         # Show the customer what was understood, so a misheard word is visible at once.
-        await self.bot.send_text_message(chat_id, f"🎤 {transcription.text}")
+        await self.live_bot.send_text_message(chat_id, voice_replies.HEARD.format(text=transcription.text))
         return transcription.text, {"voice": {"format": kind, "duration_s": round(transcription.duration_s, 2)}}
 
     async def set_webhook(self) -> bool:
@@ -187,9 +200,11 @@ class TelegramInput(InputChannel):
         if self.secret_token:
             payload["secret_token"] = self.secret_token
         try:
-            await self.bot.request("setWebhook", payload)
+            await self.live_bot.request("setWebhook", payload)
         except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as error:
-            logger.error("Telegram setWebhook(%s) failed: %s; updates will not arrive until it is set", self.webhook_url, error)
+            logger.error(
+                "Telegram setWebhook(%s) failed: %s; updates will not arrive until it is set", self.webhook_url, error
+            )
             return False
         logger.info("Telegram webhook set to %s", self.webhook_url)
         return True
@@ -214,23 +229,23 @@ class TelegramInput(InputChannel):
         @telegram.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             if self.bot is None:
-                return json_error(503, "Telegram 渠道未启用 / telegram channel is off: set TELEGRAM_ACCESS_TOKEN")
+                return json_error(503, replies.TELEGRAM_OFF)
             if self.secret_token and not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), self.secret_token):
                 logger.warning("Telegram update with a wrong secret token from %s", request.ip)
-                return json_error(401, "secret token 不正确 / wrong secret token")
+                return json_error(401, replies.WRONG_SECRET)
             try:
                 update = json.loads(request.body)
             except ValueError:
-                return json_error(400, "请求体不是合法的 JSON / body is not valid JSON")
+                return json_error(400, replies.NOT_JSON)
             if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-                return json_error(400, "不是 Telegram update / not a Telegram update (update_id missing)")
+                return json_error(400, replies.NOT_AN_UPDATE)
             if not self.deliveries.first_time(update["update_id"]):
                 logger.info("Telegram update %s already handled, ignored", update["update_id"])
                 return response.json({"ok": True, "duplicate": True})
             try:
                 parsed = self.parse(update)
             except (KeyError, TypeError) as error:
-                return json_error(400, f"Telegram update 格式不对 / malformed update: {error!r}")
+                return json_error(400, replies.MALFORMED_UPDATE.format(error=repr(error)))
             if parsed is None:
                 logger.debug("ignored Telegram update %s with %s", update["update_id"], sorted(update))
                 return response.json({"ok": True})

@@ -13,6 +13,7 @@ their saved weights are never restored and it predicts nothing (its action proba
 come out 0). tests/components/test_quick_load.py compares DIET's predictions with Rasa's own
 loading; TEDPolicy stays Rasa's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,11 +29,20 @@ from rasa.utils.tensorflow.models import RasaModel
 logger = logging.getLogger(__name__)
 
 
-def load_eagerly_built(cls: Type[RasaModel], model_file_name: str, model_data_example: RasaModelData,
-                       predict_data_example: Optional[RasaModelData], finetune_mode: bool, *args: Any, **kwargs: Any) -> RasaModel:
+def load_eagerly_built(
+    cls: Type[RasaModel],
+    model_file_name: str,
+    model_data_example: RasaModelData,
+    predict_data_example: Optional[RasaModelData],
+    finetune_mode: bool,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
     """RasaModel.load, with the weight-building step run eagerly instead of traced."""
     if finetune_mode:  # fine-tuning trains on: keep Rasa's own path
-        return super(cls, cls).load(model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs)
+        return super(cls, cls).load(
+            model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+        )
     from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
 
     started = time.perf_counter()
@@ -50,9 +60,18 @@ def load_eagerly_built(cls: Type[RasaModel], model_file_name: str, model_data_ex
 
 class QuickLoadDIET(DIET):
     @classmethod
-    def load(cls, model_file_name: str, model_data_example: RasaModelData, predict_data_example: Optional[RasaModelData] = None,
-             finetune_mode: bool = False, *args: Any, **kwargs: Any) -> "QuickLoadDIET":
-        return load_eagerly_built(cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs)
+    def load(
+        cls,
+        model_file_name: str,
+        model_data_example: RasaModelData,
+        predict_data_example: Optional[RasaModelData] = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> QuickLoadDIET:
+        return load_eagerly_built(
+            cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+        )
 
 
 @DefaultV1Recipe.register(

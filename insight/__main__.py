@@ -1,4 +1,5 @@
 """zhiyin insight: export, import, demo data and the report. ``python -m insight --help``."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-27")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-27") from None
 
 
 def _stores(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +52,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR)
     demo_choice = report.add_mutually_exclusive_group()
     demo_choice.add_argument("--demo", action="store_true", help="generate demo data and report on it")
-    demo_choice.add_argument("--demo-if-empty", action="store_true",
-                             help="generate demo data when the stores hold no conversations")
+    demo_choice.add_argument(
+        "--demo-if-empty", action="store_true", help="generate demo data when the stores hold no conversations"
+    )
 
     demo = commands.add_parser("demo", help="scripted conversations through the real assistant into var/demo/")
     demo.add_argument("--out", type=Path, default=None)

@@ -6,6 +6,7 @@ intent, confidence and entities. The result is a Rasa YAML file ordered for revi
 disagreements first, then lowest confidence first. It is written outside ``data/`` and
 never merged automatically: a reviewer moves what is right into ``data/nlu/``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +15,14 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from zhiyin.paths import PROJECT_ROOT
 from insight.cleaning import dedup_key, fold_variants
+from zhiyin.paths import PROJECT_ROOT
 
 TRAINING_DATA = PROJECT_ROOT / "data" / "nlu"
 DOMAIN = PROJECT_ROOT / "domain.yml"
@@ -111,7 +112,10 @@ def cluster(texts: Sequence[str], distance: float = CLUSTER_DISTANCE) -> List[in
 
 
 def build_candidates(
-    utterances: Iterable[Utterance], predict: Predict, known: Set[str] = frozenset(), intents: Set[str] = frozenset()
+    utterances: Iterable[Utterance],
+    predict: Predict,
+    known: AbstractSet[str] = frozenset(),
+    intents: AbstractSet[str] = frozenset(),
 ) -> ImportResult:
     """Clean, de-duplicate, cluster and pre-label the utterances."""
     utterances = list(utterances)
@@ -136,15 +140,26 @@ def build_candidates(
     clusters = cluster([u.text for u in kept])
     sizes = Counter(clusters)
     result.clusters = len(sizes)
-    for (key, utterance), (predicted, confidence, entities), cluster_id in zip(unique.items(), predictions, clusters):
+    for (key, utterance), (predicted, confidence, entities), cluster_id in zip(
+        unique.items(), predictions, clusters, strict=True
+    ):
         label = utterance.label
         if label and intents and label not in intents:
             result.unknown_labels[label] += 1
         intent = label if label and (not intents or label in intents) else predicted
-        result.candidates.append(Candidate(
-            utterance.text, intent, predicted, round(float(confidence), 4), entities, label,
-            counts[key], cluster_id, sizes[cluster_id],
-        ))
+        result.candidates.append(
+            Candidate(
+                utterance.text,
+                intent,
+                predicted,
+                round(float(confidence), 4),
+                entities,
+                label,
+                counts[key],
+                cluster_id,
+                sizes[cluster_id],
+            )
+        )
     result.candidates.sort(key=lambda c: (not c.disagrees, c.confidence, c.cluster))
     return result
 
@@ -210,15 +225,21 @@ class ModelPredictor:
 
 
 def import_consultations(
-    csv_path: Path, out_path: Path, predict: Predict, known: Optional[Set[str]] = None, intents: Optional[Set[str]] = None
+    csv_path: Path,
+    out_path: Path,
+    predict: Predict,
+    known: Optional[Set[str]] = None,
+    intents: Optional[Set[str]] = None,
 ) -> ImportResult:
     """Read, build and write the review file; refuses to write into the training data folder."""
     out_path = out_path.resolve()
     if TRAINING_DATA.resolve() in out_path.parents:
         raise ConsultationFileError(f"{out_path}: candidates must not be written into {TRAINING_DATA} (review first)")
     result = build_candidates(
-        read_utterances(csv_path), predict,
-        training_keys() if known is None else known, domain_intents() if intents is None else intents,
+        read_utterances(csv_path),
+        predict,
+        training_keys() if known is None else known,
+        domain_intents() if intents is None else intents,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(review_yaml(result, csv_path.name), encoding="utf-8")

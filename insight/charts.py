@@ -1,19 +1,20 @@
 """Charts for the report (matplotlib, no display), with a font that has Chinese characters."""
+
 from __future__ import annotations
 
 import logging
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
+from matplotlib.ticker import MaxNLocator
 
 logger = logging.getLogger(__name__)
 DPI = 90
@@ -71,14 +72,14 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, path: 
 
 
 def stacked_bars(
-    categories: Sequence[str], series: Dict[str, Sequence[float]], title: str, path: Path, ylabel: str = ""
+    categories: Sequence[str], series: Mapping[str, Sequence[float]], title: str, path: Path, ylabel: str = ""
 ) -> Path:
     """Vertical bars per category (day, ticket kind), stacked by series (channel, status)."""
     fig, ax = _figure()
     bottom = [0.0] * len(categories)
     for name, values in series.items():
         ax.bar(list(categories), list(values), bottom=bottom, label=name)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -4,6 +4,7 @@ Customers type full-width letters, traditional characters, emoji and punctuation
 wants the words that carry meaning. The NLU pipeline has its own tokenizer (Rasa's
 JiebaTokenizer); this one serves counting, keywords, topics and de-duplication.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,7 @@ import jieba.posseg
 import stopwordsiso
 
 from zhiyin.paths import PROJECT_ROOT
-from zhiyin.text import normalize
-from asr_channel.text import to_simplified
+from zhiyin.text import normalize, to_simplified
 
 jieba.setLogLevel(logging.WARNING)
 

@@ -4,6 +4,7 @@ Reads Rasa's own ``events`` table (SQLTrackerStore schema: sender_id, type_name,
 data as JSON), so it works on the store a running zhiyin writes, SQLite or PostgreSQL,
 without loading trackers one by one.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 
 from zhiyin.db import Ticket, session_scope
 from zhiyin.paths import PROJECT_ROOT
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 
 # Rasa's SQLTrackerStore table, declared here only for reading.
 _events = Table(

@@ -5,6 +5,7 @@ tracker store under var/demo/, so a real installation's data is never touched, r
 conversations in resources/demo_conversations.yml over REST, socket.io (as the web chat) and
 the voice channel, and stops.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,9 @@ from typing import Dict, List
 import socketio
 import yaml
 
-from zhiyin.paths import MODEL_PATH, VAR_DIR
 from zhiyin import serve
 from zhiyin.http import http_post
+from zhiyin.paths import MODEL_PATH, VAR_DIR
 from zhiyin.serve import HOST, free_port
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ class Assistant:
         return "\n".join(r.get("text", "") for r in reply.body if isinstance(r, dict)) if reply.status == 200 else ""
 
     def speak(self, sender: str, wav: Path) -> str:
-        reply = http_post(f"{self.base}/webhooks/voice/webhook?sender={sender}", wav.read_bytes(), {"Content-Type": "audio/wav"})
+        reply = http_post(
+            f"{self.base}/webhooks/voice/webhook?sender={sender}", wav.read_bytes(), {"Content-Type": "audio/wav"}
+        )
         if reply.status != 200:
             logger.warning("voice message %s refused: %s", wav.name, reply.body)
             return ""
@@ -66,12 +69,12 @@ class SocketCustomer:
         self.base, self.session_id = base, session_id
         self.quiet_s, self.first_s = quiet_s, first_s
         self.client = socketio.AsyncClient(reconnection=False)
-        self.inbox: "asyncio.Queue[Dict]" = asyncio.Queue()
+        self.inbox: asyncio.Queue[Dict] = asyncio.Queue()
         self.confirmed = asyncio.Event()
         self.client.on("bot_uttered", self.inbox.put_nowait)
         self.client.on("session_confirm", lambda _id: self.confirmed.set())
 
-    async def __aenter__(self) -> "SocketCustomer":
+    async def __aenter__(self) -> SocketCustomer:
         # Long-polling: python-engineio's websocket client needs aiohttp >= 3.10, and Rasa 3.6
         # pins 3.9 (the browser tests cover websocket).
         await self.client.connect(self.base, socketio_path="/socket.io", transports=["polling"])

@@ -4,6 +4,7 @@ One row per customer message (time, sender, channel, text, voice flag, intent, c
 entities) and one per ticket. CSV opens in a spreadsheet (UTF-8 with BOM, so Excel shows
 Chinese); JSONL keeps entities as lists for scripts. ``read_exported_messages`` reads either back.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence
 
-from zhiyin.services.tickets import mask_phone, mask_phones_in
 from insight.conversations import Message, TicketRecord
+from zhiyin.services.tickets import mask_phone, mask_phones_in
 
 FORMATS = ("csv", "jsonl")
 MESSAGE_FIELDS = [f.name for f in dataclasses.fields(Message)]
@@ -60,7 +61,9 @@ def write_records(records: Iterable[Any], fields: Sequence[str], path: Path) -> 
             writer = csv.DictWriter(handle, fieldnames=list(fields))
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v for k, v in row.items()})
+                writer.writerow(
+                    {k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v for k, v in row.items()}
+                )
     else:
         raise ValueError(f"unsupported export format {path.suffix!r}; use one of {FORMATS}")
     return len(rows)
@@ -93,7 +96,4 @@ def read_exported_messages(path: Path) -> List[Message]:
             row["voice"] = row["voice"] == "True"
             row["confidence"] = float(row["confidence"]) if row["confidence"] else None
             row["intent"] = row["intent"] or None
-    return [
-        Message(**{**row, "time": datetime.fromisoformat(row["time"])})
-        for row in rows
-    ]
+    return [Message(**{**row, "time": datetime.fromisoformat(row["time"])}) for row in rows]

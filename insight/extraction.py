@@ -4,6 +4,7 @@ Catalog matching finds the names customers write (any alias, any width or case);
 own entities from the same conversation add what the customer named before filing; the
 order number links to the product ordered.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,12 +13,12 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy.orm import Session
 
+from insight.conversations import Message, TicketRecord
 from zhiyin.db import Order
 from zhiyin.services.catalog import company_index, name_index
 from zhiyin.services.orders import order_ids_in
-from zhiyin.text import normalize
 from zhiyin.services.tickets import phones_in
-from insight.conversations import Message, TicketRecord
+from zhiyin.text import normalize
 
 # NLU entities from the sender's messages this long before a ticket count towards it.
 CONVERSATION_WINDOW = timedelta(hours=1)
@@ -52,7 +53,7 @@ class Catalog:
         self._company_aliases = sorted(((a, name) for a, name in companies.items() if a), key=lambda p: -len(p[0]))
 
     @classmethod
-    def from_session(cls, session: Session) -> "Catalog":
+    def from_session(cls, session: Session) -> Catalog:
         products = {alias: (p.name, p.company) for alias, p in name_index(session).items()}
         orders = {o.order_id: o.product.name for o in session.query(Order)}
         return cls(products, company_index(session), orders)
@@ -91,19 +92,25 @@ class Catalog:
 
 def extract(text: str, catalog: Catalog, entities: Sequence[Dict] = ()) -> Mentions:
     """Everything a free text names, plus the NLU entities extracted from it or near it."""
-    entity_values = {name: [str(e["value"]) for e in entities if e.get("entity") == name] for name in
-                     ("product", "company", "order_id", "phone_number")}
+    entity_values = {
+        name: [str(e["value"]) for e in entities if e.get("entity") == name]
+        for name in ("product", "company", "order_id", "phone_number")
+    }
     order_ids = _unique([*order_ids_in(text), *entity_values["order_id"]])
-    products = _unique([
-        *catalog.products_in(text),
-        *(catalog.resolve_product(v) for v in entity_values["product"]),
-        *(catalog.order_products.get(o) for o in order_ids),
-    ])
-    companies = _unique([
-        *catalog.companies_in(text),
-        *(catalog.companies.get(normalize(v), v) for v in entity_values["company"]),
-        *(catalog.company_of(p) for p in products),
-    ])
+    products = _unique(
+        [
+            *catalog.products_in(text),
+            *(catalog.resolve_product(v) for v in entity_values["product"]),
+            *(catalog.order_products.get(o) for o in order_ids),
+        ]
+    )
+    companies = _unique(
+        [
+            *catalog.companies_in(text),
+            *(catalog.companies.get(normalize(v), v) for v in entity_values["company"]),
+            *(catalog.company_of(p) for p in products),
+        ]
+    )
     phones = _unique([*phones_in(text), *(p for v in entity_values["phone_number"] for p in phones_in(v))])
     return Mentions(products, companies, order_ids, phones)
 
@@ -113,10 +120,14 @@ def ticket_mentions(ticket: TicketRecord, messages: Sequence[Message], catalog: 
     entities = [
         entity
         for m in messages
-        if m.sender == ticket.sender and m.channel == ticket.channel
+        if m.sender == ticket.sender
+        and m.channel == ticket.channel
         and ticket.created_at - CONVERSATION_WINDOW <= m.time <= ticket.created_at
         for entity in m.entities
     ]
-    fields = [{"entity": "product", "value": ticket.product}, {"entity": "order_id", "value": ticket.order_id},
-              {"entity": "phone_number", "value": ticket.phone}]
+    fields = [
+        {"entity": "product", "value": ticket.product},
+        {"entity": "order_id", "value": ticket.order_id},
+        {"entity": "phone_number", "value": ticket.phone},
+    ]
     return extract(ticket.text, catalog, [*entities, *(f for f in fields if f["value"])])

@@ -1,4 +1,5 @@
 """Word frequencies and keywords (jieba.analyse TF-IDF and TextRank) for groups of texts."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -6,6 +6,7 @@ documents, times topic diversity (the share of distinct words among all topics' 
 Coherence alone rewards splitting one theme into two near-identical topics; diversity
 penalises that. Both are standard (Bouma 2009; Dieng et al. 2020, "topic quality").
 """
+
 from __future__ import annotations
 
 import itertools
@@ -117,13 +118,13 @@ def fit_topics(
     model = _fit(matrix, best.k, seed)
     weights = model.transform(matrix)
     dominant: List[Optional[int]] = [None] * len(token_lists)
-    for row, i in zip(weights, usable):
+    for row, i in zip(weights, usable, strict=True):
         if row.max() > 0:
             dominant[i] = int(row.argmax())
-    topics = []
-    for index, words in enumerate(_top_words(model, vocabulary, TOP_WORDS)):
+    topics: List[Topic] = []
+    for index, top_words in enumerate(_top_words(model, vocabulary, TOP_WORDS)):
         rows = [row for row, i in enumerate(usable) if dominant[i] == index]
         rows.sort(key=lambda row: -weights[row, index])
         examples = list(dict.fromkeys(texts[usable[row]] for row in rows))[:EXAMPLES_PER_TOPIC]
-        topics.append(Topic(index, words, examples, size=len(rows)))
+        topics.append(Topic(index, top_words, examples, size=len(rows)))
     return TopicModel(topics, dominant, selection)

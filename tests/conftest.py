@@ -1,4 +1,5 @@
 """Shared fixtures: a real temporary database, a dispatcher and a tracker factory."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import Engine
 
+from tests.helpers import user_event
 from zhiyin import db
 from zhiyin.paths import PROJECT_ROOT
 from zhiyin.seed import seed_database
-from tests.helpers import user_event
-
 
 POSTGRES_URL_VARIABLE = "ZHIYIN_TEST_POSTGRES_URL"
 
@@ -28,8 +28,8 @@ def empty_database(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A freshly seeded database, used by every action via DATABASE_URL.
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """An empty database, used by every action via DATABASE_URL.
 
     Each test runs on SQLite (a file in a temporary folder) and on PostgreSQL (the server that
     `make unit` starts with tools/pg-test-server and names in ZHIYIN_TEST_POSTGRES_URL).
@@ -44,11 +44,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     db.get_engine.cache_clear()
     engine = db.get_engine()
     empty_database(engine)
-    seed_database(engine)
     yield engine
     empty_database(engine)
     engine.dispose()
     db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def database(empty_engine: Engine) -> Engine:
+    """A freshly migrated and seeded database (SQLite and PostgreSQL, as empty_engine)."""
+    seed_database(empty_engine)
+    return empty_engine
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Builders for tracker events and readers of dispatcher output, shared by the tests."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -20,7 +21,9 @@ def texts(dispatcher: CollectingDispatcher) -> List[str]:
     return [m.get("text") or m.get("response") for m in dispatcher.messages]
 
 
-def run_action(action: Any, dispatcher: CollectingDispatcher, tracker: Any, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+def run_action(
+    action: Any, dispatcher: CollectingDispatcher, tracker: Any, domain: Dict[str, Any]
+) -> List[Dict[str, Any]]:
     """Run an action's async `run` to completion and return its events."""
     import asyncio
 

@@ -8,12 +8,13 @@ Writes
 Run by ``make train`` whenever ``seed/products.yml`` changes; ``--check`` exits 1 if the
 committed files are stale (the test suite uses it).
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import yaml
 
@@ -107,7 +108,7 @@ def outputs() -> Dict[Path, str]:
     return {USERDICT: render_userdict(names), CATALOG_NLU: render_catalog_nlu(names)}
 
 
-def main(argv: List[str] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if generated files are stale")
     args = parser.parse_args(argv)

@@ -3,6 +3,7 @@
 Reads intent_report.json (accuracy) and the DIET entity report (entity micro-average F1)
 and exits 1 if either is below its floor, printing the per-label figures that missed.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ cross-validation, per-intent and per-entity figures, confusion matrix and confid
 histogram. Voice: intent accuracy on ASR transcripts (tools/voice_eval.py). Dialogue:
 `rasa test core` on the test stories.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 from tools import nlu_eval, voice_eval
 from tools.bench import machine, table, versions
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
 IMAGES = DOCS / "evaluation"
@@ -39,21 +40,33 @@ def comparison(results: List[Dict[str, Any]]) -> str:
     rows = []
     for r in results:
         held, cv = r["held_out"], r["cv"]
-        rows.append([
-            r["label"],
-            percent(held["intents"]["accuracy"]),
-            percent(held["intents"]["macro avg"]["f1-score"]),
-            percent(held["entities"].get("micro avg", {}).get("f1-score")),
-            percent(cv["intents"]["accuracy"]),
-            percent(cv["intents"]["macro avg"]["f1-score"]),
-            percent(cv["entities"].get("micro avg", {}).get("f1-score")),
-            percent(r["voice_accuracy"]),
-            f"{r['train_s']:.0f} s",
-            f"{r['model_mb']:.1f} MB",
-        ])
+        rows.append(
+            [
+                r["label"],
+                percent(held["intents"]["accuracy"]),
+                percent(held["intents"]["macro avg"]["f1-score"]),
+                percent(held["entities"].get("micro avg", {}).get("f1-score")),
+                percent(cv["intents"]["accuracy"]),
+                percent(cv["intents"]["macro avg"]["f1-score"]),
+                percent(cv["entities"].get("micro avg", {}).get("f1-score")),
+                percent(r["voice_accuracy"]),
+                f"{r['train_s']:.0f} s",
+                f"{r['model_mb']:.1f} MB",
+            ]
+        )
     return table(
-        ["pipeline", "held-out intent acc.", "held-out intent macro F1", "held-out entity F1", "CV intent acc.",
-         "CV intent macro F1", "CV entity F1", "voice intent acc.", "training", "model"],
+        [
+            "pipeline",
+            "held-out intent acc.",
+            "held-out intent macro F1",
+            "held-out entity F1",
+            "CV intent acc.",
+            "CV intent macro F1",
+            "CV entity F1",
+            "voice intent acc.",
+            "training",
+            "model",
+        ],
         rows,
     )
 
@@ -79,58 +92,85 @@ def shipped_details(result: Dict[str, Any]) -> str:
     folder = nlu_eval.OUT_DIR / result["name"]
     IMAGES.mkdir(parents=True, exist_ok=True)
     images = []
-    for source, target in [("held-out/intent_confusion_matrix.png", "confusion-held-out.png"), ("held-out/intent_histogram.png", "confidence-held-out.png"),
-                           ("cross-validation/intent_confusion_matrix.png", "confusion-cv.png")]:
+    for source, target in [
+        ("held-out/intent_confusion_matrix.png", "confusion-held-out.png"),
+        ("held-out/intent_histogram.png", "confidence-held-out.png"),
+        ("cross-validation/intent_confusion_matrix.png", "confusion-cv.png"),
+    ]:
         if (folder / source).exists():
             shutil.copy(folder / source, IMAGES / target)
             images.append(f"![{target}](evaluation/{target})")
-    return "\n".join([
-        "### The shipped pipeline in detail",
-        "",
-        "Per intent, held-out set:",
-        "",
-        table(["intent", "precision", "recall", "F1", "support"], per_label(result["held_out"]["intents"])),
-        "",
-        "Per entity, held-out set and cross-validation:",
-        "",
-        table(["entity (held-out)", "precision", "recall", "F1", "support"], per_label(result["held_out"]["entities"])),
-        "",
-        table(["entity (CV)", "precision", "recall", "F1", "support"], per_label(result["cv"]["entities"])),
-        "",
-        "Confusion matrix (held-out), confidence histogram (held-out), confusion matrix (cross-validation):",
-        "",
-        *images,
-        "",
-        "Misclassified held-out examples:",
-        "",
-        *misclassified(folder / "held-out"),
-        "",
-        "Misclassified in cross-validation:",
-        "",
-        *misclassified(folder / "cross-validation"),
-    ])
+    return "\n".join(
+        [
+            "### The shipped pipeline in detail",
+            "",
+            "Per intent, held-out set:",
+            "",
+            table(["intent", "precision", "recall", "F1", "support"], per_label(result["held_out"]["intents"])),
+            "",
+            "Per entity, held-out set and cross-validation:",
+            "",
+            table(
+                ["entity (held-out)", "precision", "recall", "F1", "support"], per_label(result["held_out"]["entities"])
+            ),
+            "",
+            table(["entity (CV)", "precision", "recall", "F1", "support"], per_label(result["cv"]["entities"])),
+            "",
+            "Confusion matrix (held-out), confidence histogram (held-out), confusion matrix (cross-validation):",
+            "",
+            *images,
+            "",
+            "Misclassified held-out examples:",
+            "",
+            *misclassified(folder / "held-out"),
+            "",
+            "Misclassified in cross-validation:",
+            "",
+            *misclassified(folder / "cross-validation"),
+        ]
+    )
 
 
 def dialogue_section(model: Path) -> str:
     out = nlu_eval.OUT_DIR / "core"
-    command = [sys.executable, "-m", "zhiyin.rasa_cli", "test", "core", "--stories", "tests/test_stories.yml", "--model", str(model),
-               "--endpoints", "endpoints.yml", "--out", str(out), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "zhiyin.rasa_cli",
+        "test",
+        "core",
+        "--stories",
+        "tests/test_stories.yml",
+        "--model",
+        str(model),
+        "--endpoints",
+        "endpoints.yml",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     subprocess.run(command, cwd=PROJECT_ROOT, check=True)
     report = json.loads((out / "story_report.json").read_text(encoding="utf-8"))
-    failed = (out / "failed_test_stories.yml").read_text(encoding="utf-8") if (out / "failed_test_stories.yml").exists() else ""
+    failed = (
+        (out / "failed_test_stories.yml").read_text(encoding="utf-8")
+        if (out / "failed_test_stories.yml").exists()
+        else ""
+    )
     stories = [line for line in failed.splitlines() if line.strip().startswith("- story:")]
-    return "\n".join([
-        "## Dialogue: test stories",
-        "",
-        f"`rasa test core` on `tests/test_stories.yml` (`make test` runs it with `--fail-on-prediction-errors`). "
-        f"Action-level figures over every predicted action; {len(stories)} failed stories.",
-        "",
-        table(["action", "precision", "recall", "F1", "support"], per_label(report)),
-        "",
-        f"Overall: action accuracy {percent(report.get('accuracy'))}, conversation accuracy "
-        f"{percent((report.get('conversation_accuracy') or {}).get('accuracy'))}, macro F1 {percent(report['macro avg']['f1-score'])}, "
-        f"weighted F1 {percent(report['weighted avg']['f1-score'])}.",
-    ])
+    return "\n".join(
+        [
+            "## Dialogue: test stories",
+            "",
+            f"`rasa test core` on `tests/test_stories.yml` (`make test` runs it with `--fail-on-prediction-errors`). "
+            f"Action-level figures over every predicted action; {len(stories)} failed stories.",
+            "",
+            table(["action", "precision", "recall", "F1", "support"], per_label(report)),
+            "",
+            f"Overall: action accuracy {percent(report.get('accuracy'))}, conversation accuracy "
+            f"{percent((report.get('conversation_accuracy') or {}).get('accuracy'))}, macro F1 {percent(report['macro avg']['f1-score'])}, "
+            f"weighted F1 {percent(report['weighted avg']['f1-score'])}.",
+        ]
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -14,6 +14,7 @@ generator is seeded before each run), and run on ASR transcripts of the synthesi
 speech. Rasa's own reports and plots (confusion matrix, confidence histogram) land in
 var/eval/<pipeline>/; the summary goes into docs/evaluation.md through tools/evaluate.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,12 +49,13 @@ def pipeline_config(name: str) -> Dict[str, Any]:
     config.pop("policies", None)
     steps: List[Dict[str, Any]] = []
     for step in config["pipeline"]:
-        if not step["name"].endswith("DIETClassifier"):
-            steps.append(step)
-        elif name == "diet":
+        if not step["name"].endswith("DIETClassifier") or name == "diet":
             steps.append(step)
         elif name == "lr+crf":
-            steps += [{"name": "LogisticRegressionClassifier", "random_state": FOLD_SEED}, {"name": "CRFEntityExtractor"}]
+            steps += [
+                {"name": "LogisticRegressionClassifier", "random_state": FOLD_SEED},
+                {"name": "CRFEntityExtractor"},
+            ]
         elif name == "diet-intents":
             steps += [{**copy.deepcopy(step), "entity_recognition": False}, {"name": "CRFEntityExtractor"}]
         else:
@@ -101,7 +103,9 @@ async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dic
 
     print(f"[{name}] {FOLDS}-fold cross-validation", flush=True)
     np.random.seed(FOLD_SEED)  # StratifiedKFold(shuffle=True) in Rasa draws from numpy's global state
-    await cross_validate(load_data(str(TRAINING)), FOLDS, str(config_path), str(folder / "cross-validation"), successes=True, errors=True)
+    await cross_validate(
+        load_data(str(TRAINING)), FOLDS, str(config_path), str(folder / "cross-validation"), successes=True, errors=True
+    )
 
     held_out, cv = folder / "held-out", folder / "cross-validation"
     return {
@@ -109,8 +113,14 @@ async def evaluate_pipeline(name: str, transcripts: List[Dict[str, str]]) -> Dic
         "label": PIPELINES[name],
         "train_s": train_s,
         "model_mb": file_size_mb(Path(model)),
-        "held_out": {"intents": json.loads((held_out / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(held_out)},
-        "cv": {"intents": json.loads((cv / "intent_report.json").read_text(encoding="utf-8")), "entities": entity_report(cv)},
+        "held_out": {
+            "intents": json.loads((held_out / "intent_report.json").read_text(encoding="utf-8")),
+            "entities": entity_report(held_out),
+        },
+        "cv": {
+            "intents": json.loads((cv / "intent_report.json").read_text(encoding="utf-8")),
+            "entities": entity_report(cv),
+        },
         "voice_accuracy": voice_correct / len(transcripts) if transcripts else None,
     }
 

@@ -10,6 +10,7 @@ tests/audio/synthesised/ as small Ogg/Opus files (`--freeze`) and decoded from t
 test run and every `make eval` hears the same audio. Only utterances without a frozen file
 are synthesised afresh.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import logging
 import sys
 import wave
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import yaml
@@ -30,7 +31,12 @@ UTTERANCES = PROJECT_ROOT / "tests" / "audio" / "utterances.yml"
 FROZEN_DIR = PROJECT_ROOT / "tests" / "audio" / "synthesised"
 FROZEN_BIT_RATE = 24_000  # Opus at 24 kbit/s: speech stays clear, the set stays small
 # container -> (PyAV format, codec)
-ENCODINGS = {"webm": ("webm", "libopus"), "ogg": ("ogg", "libopus"), "mp3": ("mp3", "libmp3lame"), "m4a": ("mp4", "aac")}
+ENCODINGS = {
+    "webm": ("webm", "libopus"),
+    "ogg": ("ogg", "libopus"),
+    "mp3": ("mp3", "libmp3lame"),
+    "m4a": ("mp4", "aac"),
+}
 OUTPUT_DIR = VAR_DIR / "speech"
 TARGET_RATE = 16_000
 
@@ -95,14 +101,16 @@ def encode(samples: np.ndarray, container: str, bit_rate: Optional[int] = None) 
         samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=rate)
+        stream: Any = out.add_stream(codec, rate=rate)  # an audio stream (PyAV's stubs return a union)
         stream.layout = "mono"
         if bit_rate:
             stream.bit_rate = bit_rate
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
         frame_size = stream.codec_context.frame_size or 1024
         for start in range(0, len(pcm), frame_size):
-            frame = av.AudioFrame.from_ndarray(pcm[start : start + frame_size].reshape(1, -1), format="s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                pcm[start : start + frame_size].reshape(1, -1), format="s16", layout="mono"
+            )
             frame.sample_rate = rate
             for packet in stream.encode(frame):
                 out.mux(packet)

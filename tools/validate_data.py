@@ -4,6 +4,7 @@ Rasa warns that a response "is not used in any story or rule" when only a custom
 sends it. Such a warning is accepted only if an action really names the response (or it is
 a form's `utter_ask_*` question); any other warning fails the check.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,9 +42,7 @@ def unexpected_warnings(output: str) -> List[str]:
 
 def main() -> int:
     rasa = Path(sys.executable).parent / "rasa"
-    result = subprocess.run(
-        [str(rasa), "data", "validate"], cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
+    result = subprocess.run([str(rasa), "data", "validate"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     output = result.stdout + result.stderr
     problems = unexpected_warnings(output)
     if result.returncode != 0 or problems:

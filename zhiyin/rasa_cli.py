@@ -7,6 +7,7 @@ user of zhiyin. This wrapper puts an "ignore" filter in front after sanic is imp
 one for a validator false positive, below), then runs Rasa's own entry point with the given
 arguments: `python -m zhiyin.rasa_cli train`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,7 +19,10 @@ import sanic  # noqa: E402,F401  (its import adds the filter this module overrid
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 # Rasa's recipe validator looks for lookup-table users by exact class, so it does not see that
 # components.quick_load.QuickLoadDIETClassifier is a DIETClassifier (it uses the lookup features).
-warnings.filterwarnings("ignore", message="You have defined training data consisting of lookup tables, but your NLU configuration does not include any components")
+warnings.filterwarnings(
+    "ignore",
+    message="You have defined training data consisting of lookup tables, but your NLU configuration does not include any components",
+)
 
 from rasa.__main__ import main  # noqa: E402
 

@@ -4,6 +4,7 @@ Run as ``python -m zhiyin.seed`` (`make run` does, before serving); safe to run 
 an existing database is upgraded by its Alembic migrations, existing rows are updated in place
 and nothing is duplicated. Tickets are never touched.
 """
+
 from __future__ import annotations
 
 import argparse

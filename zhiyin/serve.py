@@ -4,9 +4,11 @@ Used by `make run`, the smoke tests, the benchmarks and the insight demo, so all
 zhiyin the same way. Needs no
 terminal: it can be started by scripts and CI, and stops on SIGINT (Ctrl-C) or SIGTERM.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -38,20 +40,22 @@ class Server:
     process: Optional[subprocess.Popen] = None
 
     def start(self, log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> None:
-        output = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(log_dir / f"{self.name}.log", "ab")
         logger.info("starting %s: %s", self.name, " ".join(self.command))
-        # Own process group, so stopping it also stops anything it spawned.
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=PROJECT_ROOT,
-            env={**(env or os.environ), **self.env},
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            start_new_session=True,
-        )
+        with contextlib.ExitStack() as files:
+            output = None
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                output = files.enter_context(open(log_dir / f"{self.name}.log", "ab"))
+            # Own process group, so stopping it also stops anything it spawned. The child keeps
+            # its own copy of the log file descriptor.
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_ROOT,
+                env={**(env or os.environ), **self.env},
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
+            )
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -63,17 +67,29 @@ class Server:
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             return False
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self.process.pid
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit code once the process has ended, else None."""
+        return self.process.poll() if self.process is not None else None
+
     def stop(self) -> None:
-        if not self.running():
+        process = self.process
+        if process is None or process.poll() is not None:
             return
         logger.info("stopping %s", self.name)
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            self.process.wait(STOP_GRACE_SECONDS)
+            process.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             logger.warning("%s did not stop in %ss, killing it", self.name, STOP_GRACE_SECONDS)
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def free_port() -> int:
@@ -99,10 +115,21 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
         Server(
             "rasa-server",
             [
-                *rasa, "run", "--enable-api", "--cors", "*",
-                "--interface", HOST, "--port", str(rasa_port),
-                "--model", model,
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                *rasa,
+                "run",
+                "--enable-api",
+                "--cors",
+                "*",
+                "--interface",
+                HOST,
+                "--port",
+                str(rasa_port),
+                "--model",
+                model,
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],
             f"http://{HOST}:{rasa_port}/status",
             wiring,
@@ -145,8 +172,7 @@ def wait_healthy(group: List[Server], timeout: float, started: Optional[float] =
             if server.name in ready:
                 continue
             if not server.running():
-                code = server.process.returncode if server.process else None
-                raise StartFailed(f"{server.name} exited with code {code} during start-up")
+                raise StartFailed(f"{server.name} exited with code {server.returncode} during start-up")
             if server.healthy():
                 ready[server.name] = time.monotonic() - started
                 logger.info("%s is healthy (%s) after %.1fs", server.name, server.health_url, ready[server.name])
@@ -158,7 +184,9 @@ def wait_healthy(group: List[Server], timeout: float, started: Optional[float] =
     return ready
 
 
-def start_group(group: List[Server], timeout: float, log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+def start_group(
+    group: List[Server], timeout: float, log_dir: Optional[Path] = None, env: Optional[Dict[str, str]] = None
+) -> Dict[str, float]:
     """Start the servers together and wait until each is healthy; seconds until each was.
 
     On StartFailed the servers already started are stopped again, and the message names the logs.
@@ -204,7 +232,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(
             f"\n智音客服 zhiyin is ready.\n"
             f"  web chat:  {base}/chat/\n"
-            f"  REST:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\": \"me\", \"message\": \"你好\"}}'\n"
+            f'  REST:      curl -s {base}/webhooks/rest/webhook -d \'{{"sender": "me", "message": "你好"}}\'\n'
             f"  socket.io: {base}/socket.io/\n"
             f"  HTTP API:  {base}/status\n"
             f"  terminal:  make shell\n"
@@ -214,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         while not stopping:
             for server in group:
                 if not server.running():
-                    logger.error("%s exited unexpectedly (code %s)", server.name, server.process.returncode)
+                    logger.error("%s exited unexpectedly (code %s)", server.name, server.returncode)
                     return 1
             time.sleep(0.5)
         return 0

@@ -15,9 +15,7 @@ def database_url() -> str:
     return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def settings_from(
-    credentials: Optional[Mapping[str, Any]], environment: Mapping[str, str]
-) -> Dict[str, Optional[str]]:
+def settings_from(credentials: Optional[Mapping[str, Any]], environment: Mapping[str, str]) -> Dict[str, Optional[str]]:
     """Each setting from credentials.yml, else from its environment variable (name -> variable)."""
     credentials = credentials or {}
     return {key: credentials.get(key) or os.environ.get(variable) or None for key, variable in environment.items()}

@@ -30,7 +30,12 @@ def test_price_change_in_database_is_answered(database, session, dispatcher, mak
 
     find_product(session, "小米14").price_fen = 359900
     session.commit()
-    run_action(ActionAnswerProduct(), dispatcher, make_tracker("小米14多少钱", "ask_price", [entity("product", "小米14")]), domain)
+    run_action(
+        ActionAnswerProduct(),
+        dispatcher,
+        make_tracker("小米14多少钱", "ask_price", [entity("product", "小米14")]),
+        domain,
+    )
     assert "3599 元" in texts(dispatcher)[0]
 
 
@@ -53,18 +58,33 @@ def test_unknown_product_suggests_closest(database, dispatcher, make_tracker, do
 
 
 def test_unknown_product_without_close_match(database, dispatcher, make_tracker, domain):
-    run_action(ActionAnswerProduct(), dispatcher, make_tracker("诺基亚N95", "ask_price", [entity("product", "诺基亚N95")]), domain)
+    run_action(
+        ActionAnswerProduct(),
+        dispatcher,
+        make_tracker("诺基亚N95", "ask_price", [entity("product", "诺基亚N95")]),
+        domain,
+    )
     assert texts(dispatcher) == ["utter_product_not_found"]
 
 
 def test_company_alone_lists_its_products(database, dispatcher, make_tracker, domain):
-    run_action(ActionAnswerProduct(), dispatcher, make_tracker("Apple有什么", "ask_product_info", [entity("company", "Apple")]), domain)
+    run_action(
+        ActionAnswerProduct(),
+        dispatcher,
+        make_tracker("Apple有什么", "ask_product_info", [entity("company", "Apple")]),
+        domain,
+    )
     [listing] = texts(dispatcher)
     assert listing.startswith("苹果在售的商品有：") and "iPhone15（5999元）" in listing and "华为" not in listing
 
 
 def test_unknown_company(database, dispatcher, make_tracker, domain):
-    run_action(ActionAnswerProduct(), dispatcher, make_tracker("诺基亚有什么", "ask_product_info", [entity("company", "诺基亚")]), domain)
+    run_action(
+        ActionAnswerProduct(),
+        dispatcher,
+        make_tracker("诺基亚有什么", "ask_product_info", [entity("company", "诺基亚")]),
+        domain,
+    )
     assert texts(dispatcher) == ["utter_company_not_found"]
 
 
@@ -95,12 +115,19 @@ def test_bare_product_after_price_question_answers_the_price(database, dispatche
 
 
 def test_two_products_in_one_question(database, dispatcher, make_tracker, domain):
-    tracker = make_tracker("iPhone15和小米14多少钱", "ask_price", [entity("product", "iPhone15"), entity("product", "小米14")])
+    tracker = make_tracker(
+        "iPhone15和小米14多少钱", "ask_price", [entity("product", "iPhone15"), entity("product", "小米14")]
+    )
     run_action(ActionAnswerProduct(), dispatcher, tracker, domain)
     assert [t.split("（")[0] for t in texts(dispatcher)] == ["iPhone15", "小米14"]
 
 
 def test_database_down_apologises(unreachable_database, dispatcher, make_tracker, domain):
-    events = run_action(ActionAnswerProduct(), dispatcher, make_tracker("mate60多少钱", "ask_price", [entity("product", "mate60")]), domain)
+    events = run_action(
+        ActionAnswerProduct(),
+        dispatcher,
+        make_tracker("mate60多少钱", "ask_price", [entity("product", "mate60")]),
+        domain,
+    )
     assert texts(dispatcher) == ["utter_service_unavailable"]
     assert events == []

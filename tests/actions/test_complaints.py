@@ -1,5 +1,8 @@
 """Complaint and suggestion forms, and the tickets they file."""
 
+import pytest
+from sqlalchemy import select
+
 from actions.complaints import (
     COMPLAINT_SLOTS,
     ActionSubmitComplaint,
@@ -7,9 +10,6 @@ from actions.complaints import (
     ValidateComplaintForm,
     ValidateSuggestionForm,
 )
-import pytest
-from sqlalchemy import select
-
 from tests.helpers import run_action, slot_events, texts
 from zhiyin.db import Ticket
 
@@ -26,11 +26,15 @@ def test_complaint_accepts_no_order(database, dispatcher, make_tracker, domain, 
 def test_order_status_form_does_not_accept_no_order(database, dispatcher, make_tracker, domain):
     from actions.orders import ValidateOrderStatusForm
 
-    assert ValidateOrderStatusForm().validate_order_id("无", dispatcher, make_tracker("没有"), domain) == {"order_id": None}
+    assert ValidateOrderStatusForm().validate_order_id("无", dispatcher, make_tracker("没有"), domain) == {
+        "order_id": None
+    }
 
 
 def test_complaint_checks_order_exists(database, dispatcher, make_tracker, domain, complaint_form):
-    assert complaint_form.validate_order_id("999999999999", dispatcher, make_tracker("999999999999"), domain) == {"order_id": None}
+    assert complaint_form.validate_order_id("999999999999", dispatcher, make_tracker("999999999999"), domain) == {
+        "order_id": None
+    }
     assert texts(dispatcher) == ["utter_order_not_found"]
 
 
@@ -60,7 +64,9 @@ def test_complaint_text(database, dispatcher, make_tracker, domain, complaint_fo
     ],
 )
 def test_complaint_phone(dispatcher, make_tracker, domain, complaint_form, value, phone, said):
-    assert complaint_form.validate_phone_number(value, dispatcher, make_tracker(value), domain) == {"phone_number": phone}
+    assert complaint_form.validate_phone_number(value, dispatcher, make_tracker(value), domain) == {
+        "phone_number": phone
+    }
     assert texts(dispatcher) == said
 
 
@@ -75,7 +81,6 @@ def test_suggestion_text(dispatcher, make_tracker, domain, text, kept):
     tracker = make_tracker(text, "give_suggestion", slots={"requested_slot": None})
     result = ValidateSuggestionForm().validate_suggestion_text(text, dispatcher, tracker, domain)
     assert result == {"suggestion_text": text if kept else None}
-
 
 
 COMPLAINT = {
@@ -95,13 +100,17 @@ def test_confirmed_complaint_creates_ticket_and_resets_slots(database, session, 
     events = run_action(ActionSubmitComplaint(), dispatcher, make_tracker("确认", "affirm", slots=COMPLAINT), domain)
     ticket = only_ticket(session)
     assert (ticket.kind, ticket.text, ticket.order_id, ticket.phone, ticket.product) == (
-        "complaint", "冰箱门有凹痕", "202611016468", "13812345678", "美的对开门冰箱"
+        "complaint",
+        "冰箱门有凹痕",
+        "202611016468",
+        "13812345678",
+        "美的对开门冰箱",
     )
     assert (ticket.channel, ticket.sender) == ("rest", "customer-1")
     [message] = dispatcher.messages
     assert message["response"] == "utter_complaint_submitted"
     assert message["ticket_number"] == ticket.number and message["masked_phone"] == "138****5678"
-    assert slot_events(events) == {slot: None for slot in COMPLAINT_SLOTS}
+    assert slot_events(events) == dict.fromkeys(COMPLAINT_SLOTS)
 
 
 def test_complaint_without_order(database, session, dispatcher, make_tracker, domain):
@@ -113,10 +122,15 @@ def test_complaint_without_order(database, session, dispatcher, make_tracker, do
 
 @pytest.mark.parametrize("confirmed", [False, None])
 def test_declined_complaint_creates_nothing(database, session, dispatcher, make_tracker, domain, confirmed):
-    events = run_action(ActionSubmitComplaint(), dispatcher, make_tracker("取消", "deny", slots={**COMPLAINT, "complaint_confirmed": confirmed}), domain)
+    events = run_action(
+        ActionSubmitComplaint(),
+        dispatcher,
+        make_tracker("取消", "deny", slots={**COMPLAINT, "complaint_confirmed": confirmed}),
+        domain,
+    )
     assert session.scalars(select(Ticket)).all() == []
     assert dispatcher.messages[0]["response"] == "utter_complaint_cancelled"
-    assert slot_events(events) == {slot: None for slot in COMPLAINT_SLOTS}
+    assert slot_events(events) == dict.fromkeys(COMPLAINT_SLOTS)
 
 
 def test_complaint_with_database_down_keeps_slots(unreachable_database, dispatcher, make_tracker, domain):
@@ -126,7 +140,9 @@ def test_complaint_with_database_down_keeps_slots(unreachable_database, dispatch
 
 
 def test_suggestion_creates_ticket(database, session, dispatcher, make_tracker, domain):
-    events = run_action(ActionSubmitSuggestion(), dispatcher, make_tracker("", slots={"suggestion_text": "希望支持分期"}), domain)
+    events = run_action(
+        ActionSubmitSuggestion(), dispatcher, make_tracker("", slots={"suggestion_text": "希望支持分期"}), domain
+    )
     ticket = only_ticket(session)
     assert (ticket.kind, ticket.text) == ("suggestion", "希望支持分期")
     assert dispatcher.messages[0]["ticket_number"] == ticket.number

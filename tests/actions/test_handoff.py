@@ -1,9 +1,9 @@
 import pytest
 from sqlalchemy import select
 
-from zhiyin.db import Ticket
 from actions.handoff import ActionFallback, ActionHandoff, consecutive_fallbacks
 from tests.helpers import run_action, texts, user_event
+from zhiyin.db import Ticket
 
 
 def test_handoff_creates_ticket_with_recent_messages(database, session, dispatcher, make_tracker, domain):

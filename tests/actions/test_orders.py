@@ -1,8 +1,8 @@
 import pytest
 
 from actions.orders import ActionAnswerOrderStatus, ValidateOrderStatusForm
-from zhiyin.db import Order
 from tests.helpers import run_action, texts
+from zhiyin.db import Order
 
 
 def validate(value, dispatcher, make_tracker, domain):

@@ -1,4 +1,5 @@
 """Audio test material: the real clips, the synthesised utterances, and re-encoding via PyAV."""
+
 from __future__ import annotations
 
 import io
@@ -6,10 +7,10 @@ from typing import Dict
 
 import numpy as np
 
-from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 from asr_channel.audio import SAMPLE_RATE
 from asr_channel.text import read_references
 from tools.synth_speech import ENCODINGS, encode  # noqa: F401  (re-exported for the tests)
+from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 
 REAL_DIR = PROJECT_ROOT / "tests" / "audio" / "real"
 SPEECH_DIR = VAR_DIR / "speech"

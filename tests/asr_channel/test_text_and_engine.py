@@ -39,7 +39,10 @@ def test_clean_transcript(raw, cleaned):
     assert clean_transcript(raw) == cleaned
 
 
-@pytest.mark.parametrize("reference, hypothesis, expected", [("订单到了", "订单到了", 0.0), ("订单到了", "定单到了", 0.25), ("退货", "", 1.0), ("退货。", "退 货", 0.0)])
+@pytest.mark.parametrize(
+    "reference, hypothesis, expected",
+    [("订单到了", "订单到了", 0.0), ("订单到了", "定单到了", 0.25), ("退货", "", 1.0), ("退货。", "退 货", 0.0)],
+)
 def test_cer(reference, hypothesis, expected):
     assert cer(reference, hypothesis) == pytest.approx(expected)
 

@@ -1,4 +1,5 @@
 """The gateway against real HTTP servers on 127.0.0.1 (aiohttp), one per behaviour."""
+
 import asyncio
 import json
 

@@ -1,4 +1,5 @@
 """The Slack channel in a real Sanic server, posting to a fake Slack Web API on 127.0.0.1."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,7 +65,9 @@ def test_retries_never_answer_twice(reason, caplog):
 def test_a_click_retried_is_not_answered_twice():
     body = button_click("U123", "/affirm", "trigger-2")
     headers = signed(body, content_type=FORM)
-    _, _, dialogue = run([(body, headers), (body, {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})])
+    _, _, dialogue = run(
+        [(body, headers), (body, {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})]
+    )
     assert len(dialogue.messages) == 1
 
 
@@ -87,7 +90,9 @@ def test_bad_signature_is_401(headers):
 
 
 def test_url_verification_challenge_is_echoed():
-    body = json.dumps({"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}).encode()
+    body = json.dumps(
+        {"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    ).encode()
     _, answers, _ = run([(body, signed(body))], settle=0.1)
     assert answers[0][:2] == (200, "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
 
@@ -112,4 +117,7 @@ def test_without_credentials_the_channel_is_off(monkeypatch, caplog):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")
     channel = SlackInput.from_credentials({})
-    assert isinstance(channel, SlackInput) and channel.get_output_channel("D1").client.base_url == "http://127.0.0.1:9/api/"
+    assert (
+        isinstance(channel, SlackInput)
+        and channel.get_output_channel("D1").client.base_url == "http://127.0.0.1:9/api/"
+    )

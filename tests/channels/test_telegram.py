@@ -4,6 +4,7 @@ The dialogue is replaced by a recorder that answers through the channel's own ou
 what reaches the fake API is what the bot sent); tests/smoke runs the same channel inside
 the real Rasa server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,13 +16,16 @@ import numpy as np
 import pytest
 
 from asr_channel.audio import decode
-from asr_channel.channel import NO_SPEECH_REPLY
 from asr_channel.recognizer import Recognizer
-from zhiyin.http import Deliveries
-from channels.telegram import BUSY_REPLY, DOWNLOAD_FAILED_REPLY, SECRET_HEADER, UNSUPPORTED_REPLY, TelegramInput
+from asr_channel.replies import BUSY as BUSY_REPLY
+from asr_channel.replies import DOWNLOAD_FAILED as DOWNLOAD_FAILED_REPLY
+from asr_channel.replies import NO_SPEECH as NO_SPEECH_REPLY
+from channels.replies import UNSUPPORTED_MESSAGE as UNSUPPORTED_REPLY
+from channels.telegram import SECRET_HEADER, TelegramInput
 from tests.asr_channel.audio_helpers import encode, speech, wav_bytes
 from tests.channels.webhook_server import Dialogue, serve_channel
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, button_update, text_update, voice_update
+from zhiyin.http import Deliveries
 
 CHAT = 4242
 
@@ -38,7 +42,9 @@ def recognizer() -> Recognizer:
     return Recognizer(build_engine({"cpu_threads": 2}), max_bytes=200_000, max_seconds=20)
 
 
-async def run_updates(recognizer: Recognizer, *updates: Dict[str, Any], api: FakeTelegramAPI = None, files: Dict[str, bytes] = None):
+async def run_updates(
+    recognizer: Recognizer, *updates: Dict[str, Any], api: FakeTelegramAPI = None, files: Dict[str, bytes] = None
+):
     api = api or FakeTelegramAPI()
     await api.start()
     channel = TelegramInput(TOKEN, api_url=api.url, recognizer=recognizer)
@@ -63,7 +69,10 @@ def test_text_goes_to_the_dialogue_and_buttons_become_an_inline_keyboard(recogni
     [sent] = api.sent()
     assert sent["text"] == "收到：小米14多少钱"
     keyboard = sent["reply_markup"]["inline_keyboard"]
-    assert [(b["text"], b["callback_data"]) for row in keyboard for b in row] == [("确认", "/affirm"), ("取消", "/deny")]
+    assert [(b["text"], b["callback_data"]) for row in keyboard for b in row] == [
+        ("确认", "/affirm"),
+        ("取消", "/deny"),
+    ]
 
 
 def test_start_command_greets(recognizer):
@@ -194,7 +203,13 @@ def test_webhook_checks_secret_json_and_duplicates_and_registers_itself(recogniz
     async def scenario():
         api = FakeTelegramAPI()
         await api.start()
-        channel = TelegramInput(TOKEN, api_url=api.url, webhook_url="https://shop.example/webhooks/telegram/webhook", secret_token="s3cret", recognizer=recognizer)
+        channel = TelegramInput(
+            TOKEN,
+            api_url=api.url,
+            webhook_url="https://shop.example/webhooks/telegram/webhook",
+            secret_token="s3cret",
+            recognizer=recognizer,
+        )
         try:
             answers, dialogue = await serve_channel_at(channel, requests)
         finally:
@@ -207,11 +222,16 @@ def test_webhook_checks_secret_json_and_duplicates_and_registers_itself(recogniz
     assert answers[6][1] == {"ok": True, "duplicate": True}
     assert [m.text for m in dialogue.messages] == ["你好"]
     [registration] = api.sent("setWebhook")
-    assert registration["url"] == "https://shop.example/webhooks/telegram/webhook" and registration["secret_token"] == "s3cret"
+    assert (
+        registration["url"] == "https://shop.example/webhooks/telegram/webhook"
+        and registration["secret_token"] == "s3cret"
+    )
 
 
 def test_channel_without_token_answers_503():
-    answers, _ = asyncio.run(serve_channel_at(TelegramInput(None), [(json.dumps(text_update(1, CHAT, "你好")).encode(), {})]))
+    answers, _ = asyncio.run(
+        serve_channel_at(TelegramInput(None), [(json.dumps(text_update(1, CHAT, "你好")).encode(), {})])
+    )
     [(status, body)] = answers
     assert status == 503 and "TELEGRAM_ACCESS_TOKEN" in body["error"]
 

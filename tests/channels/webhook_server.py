@@ -1,4 +1,5 @@
 """Run one input channel in a real Sanic server on 127.0.0.1 and send it HTTP requests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,9 @@ def post(url: str, body: bytes, headers: Dict[str, str]) -> Tuple[int, Any, Dict
     return tuple(http_post(url, body, {"Content-Type": "application/json", **headers}, timeout=30))
 
 
-async def serve_channel(channel, prefix: str, requests: List[Tuple[bytes, Dict[str, str]]], settle: Optional[float] = None):
+async def serve_channel(
+    channel, prefix: str, requests: List[Tuple[bytes, Dict[str, str]]], settle: Optional[float] = None
+):
     """Mount `channel` at `prefix`, POST each (body, headers) to its /webhook, return the answers.
 
     `settle` waits after the requests for work a channel does after answering (Slack).

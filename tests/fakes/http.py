@@ -1,4 +1,5 @@
 """Real HTTP servers on 127.0.0.1 for tests: a one-route server, and the base of the fake APIs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,9 @@ from aiohttp import web
 
 
 @asynccontextmanager
-async def one_route_server(handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str = "/webhook") -> AsyncIterator[str]:
+async def one_route_server(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], path: str = "/webhook"
+) -> AsyncIterator[str]:
     """Serve POST `path` with `handler`; yields the URL."""
     app = web.Application()
     app.router.add_post(path, handler)
@@ -50,7 +53,7 @@ class LocalServer:
             await self._runner.cleanup()
 
     @contextmanager
-    def in_thread(self) -> Iterator["LocalServer"]:
+    def in_thread(self) -> Iterator[LocalServer]:
         """Serve from a background thread (for a Rasa server running in another process)."""
         loop = asyncio.new_event_loop()
         ready = threading.Event()

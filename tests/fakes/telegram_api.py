@@ -5,6 +5,7 @@ Serves the methods zhiyin uses on 127.0.0.1, answers in the Bot API's envelope
 /file/bot<token>/<path> as Telegram does. Runs inside a test's event loop or, for tests
 against a separate Rasa process, in a thread of its own.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -57,13 +58,15 @@ class FakeTelegramAPI(LocalServer):
         if request.content_type == "application/json":
             params = await request.json()
         else:
-            params = {key: value for key, value in (await request.post()).items()}
+            params = dict(await request.post())
         if isinstance(params.get("reply_markup"), str):
             params["reply_markup"] = json.loads(params["reply_markup"])
         self.calls.append(Call(method, params))
         if method in self.fail_methods:
             status = self.fail_methods[method]
-            return web.json_response({"ok": False, "error_code": status, "description": "Internal Server Error"}, status=status)
+            return web.json_response(
+                {"ok": False, "error_code": status, "description": "Internal Server Error"}, status=status
+            )
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
@@ -92,8 +95,15 @@ class FakeTelegramAPI(LocalServer):
     def _getFile(self, params: Dict[str, Any]):
         file_id = params.get("file_id")
         if file_id not in self.files:
-            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, status=400)
-        return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]), "file_path": f"voice/{file_id}.oga"}
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}, status=400
+            )
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"voice/{file_id}.oga",
+        }
 
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].split("/")[-1].rsplit(".", 1)[0]
@@ -107,16 +117,40 @@ class FakeTelegramAPI(LocalServer):
 
 
 def text_update(update_id: int, chat_id: int, text: str) -> Dict[str, Any]:
-    return {"update_id": update_id, "message": {"message_id": update_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, "from": {"id": chat_id, "is_bot": False, "first_name": "顾客"}, "text": text}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "顾客"},
+            "text": text,
+        },
+    }
 
 
 def voice_update(update_id: int, chat_id: int, file_id: str, size: int, duration: int = 5) -> Dict[str, Any]:
     update = text_update(update_id, chat_id, "")
     del update["message"]["text"]
-    update["message"]["voice"] = {"file_id": file_id, "file_unique_id": file_id, "duration": duration, "mime_type": "audio/ogg", "file_size": size}
+    update["message"]["voice"] = {
+        "file_id": file_id,
+        "file_unique_id": file_id,
+        "duration": duration,
+        "mime_type": "audio/ogg",
+        "file_size": size,
+    }
     return update
 
 
 def button_update(update_id: int, chat_id: int, data: str) -> Dict[str, Any]:
     message = text_update(update_id, chat_id, "确认提交吗？")["message"]
-    return {"update_id": update_id, "callback_query": {"id": f"cb-{update_id}", "from": message["from"], "chat_instance": "1", "message": message, "data": data}}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb-{update_id}",
+            "from": message["from"],
+            "chat_instance": "1",
+            "message": message,
+            "data": data,
+        },
+    }

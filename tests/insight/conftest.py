@@ -1,4 +1,5 @@
 """A real Rasa SQL tracker store with known conversations, and tickets in the test database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 
+from tests.conftest import POSTGRES_URL_VARIABLE
 from zhiyin import db
 from zhiyin.services.tickets import create_ticket
-from tests.conftest import POSTGRES_URL_VARIABLE
 
 DAY_1 = datetime(2026, 11, 20, 10, 0)
 DAY_2 = datetime(2026, 11, 21, 15, 30)
@@ -35,13 +36,27 @@ class Said:
 
 CONVERSATIONS = [
     Said("alice", "你好", "greet", 0.99, DAY_1),
-    Said("alice", "华为Mate60多少钱", "ask_price", 0.97, DAY_1,
-         entities=[{"entity": "product", "value": "华为Mate60", "start": 0, "end": 8}]),
+    Said(
+        "alice",
+        "华为Mate60多少钱",
+        "ask_price",
+        0.97,
+        DAY_1,
+        entities=[{"entity": "product", "value": "华为Mate60", "start": 0, "end": 8}],
+    ),
     Said("alice", "阿巴阿巴", "nlu_fallback", 0.3, DAY_1),
     Said("bob", "我要投诉", "file_complaint", 0.95, DAY_2, channel="voice", voice=True),
     Said("bob", "屏幕有划痕", "inform", 0.8, DAY_2, channel="voice", voice=True),
-    Said("bob", "13812345678", "inform", 0.9, DAY_2, channel="voice", voice=True,
-         entities=[{"entity": "phone_number", "value": "13812345678", "start": 0, "end": 11}]),
+    Said(
+        "bob",
+        "13812345678",
+        "inform",
+        0.9,
+        DAY_2,
+        channel="voice",
+        voice=True,
+        entities=[{"entity": "phone_number", "value": "13812345678", "start": 0, "end": 11}],
+    ),
     Said("carol", "<script>alert(1)</script> 我的电话是 139-1234-5678", "out_of_scope", 0.6, DAY_2, channel="socketio"),
 ]
 
@@ -72,8 +87,13 @@ def write_tracker_store(url: URL, conversations: List[Said]) -> str:
     from rasa.shared.core.trackers import DialogueStateTracker
 
     store = SQLTrackerStore(
-        Domain.empty(), dialect=url.get_backend_name(), host=url.host, port=url.port, db=url.database,
-        username=url.username, password=url.password,
+        Domain.empty(),
+        dialect=url.get_backend_name(),
+        host=url.host,
+        port=url.port,
+        db=url.database,
+        username=url.username,
+        password=url.password,
     )
     for sender in dict.fromkeys(s.sender for s in conversations):
         events = [_event(s) for s in conversations if s.sender == sender]
@@ -103,8 +123,16 @@ def tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 def tickets(database: Engine) -> Engine:
     """The seeded test database with three tickets (bob's complaint and two more)."""
     with db.session_scope(database) as session:
-        complaint = create_ticket(session, "complaint", "屏幕有划痕", order_id="202611028313", product="iPhone15",
-                                  phone="13812345678", channel="voice", sender="bob")
+        complaint = create_ticket(
+            session,
+            "complaint",
+            "屏幕有划痕",
+            order_id="202611028313",
+            product="iPhone15",
+            phone="13812345678",
+            channel="voice",
+            sender="bob",
+        )
         complaint.created_at = DAY_2
         suggestion = create_ticket(session, "suggestion", "希望支持分期付款", channel="rest", sender="alice")
         suggestion.created_at = DAY_1

@@ -1,4 +1,5 @@
 """Historical consultations become candidate NLU examples in valid Rasa YAML, for review only."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +31,11 @@ def keyword_model(texts: Sequence[str]) -> List[Prediction]:
     for text in texts:
         if "多少钱" in text:
             start = text.find("Mate60")
-            entities = [{"entity": "product", "start": start - 2, "end": start + 6, "value": text[start - 2:start + 6]}] if start >= 2 else []
+            entities = (
+                [{"entity": "product", "start": start - 2, "end": start + 6, "value": text[start - 2 : start + 6]}]
+                if start >= 2
+                else []
+            )
             out.append(("ask_price", 0.9, entities))
         elif "货" in text:
             out.append(("ask_stock", 0.6, []))
@@ -59,8 +64,9 @@ CSV = """text,label
 
 @pytest.fixture
 def result(tmp_path):
-    return build_candidates(read_utterances(write_csv(tmp_path / "c.csv", CSV)), keyword_model,
-                            known={"你好"}, intents=INTENTS)
+    return build_candidates(
+        read_utterances(write_csv(tmp_path / "c.csv", CSV)), keyword_model, known={"你好"}, intents=INTENTS
+    )
 
 
 def test_cleaned_deduplicated_and_counted(result):
@@ -106,14 +112,23 @@ def test_brackets_in_customer_text_do_not_become_entity_markup():
 
 
 def test_annotated_skips_overlapping_or_out_of_range_entities():
-    entities = [{"entity": "a", "start": 0, "end": 2}, {"entity": "b", "start": 1, "end": 3}, {"entity": "c", "start": 5, "end": 9}]
+    entities = [
+        {"entity": "a", "start": 0, "end": 2},
+        {"entity": "b", "start": 1, "end": 3},
+        {"entity": "c", "start": 5, "end": 9},
+    ]
     assert annotated("华为手机", entities) == "[华为](a)手机"
 
 
 def test_never_written_into_the_training_data(tmp_path):
     with pytest.raises(ConsultationFileError, match="must not be written"):
-        import_consultations(write_csv(tmp_path / "c.csv", CSV), TRAINING_DATA / "imported.yml", keyword_model,
-                             known=set(), intents=INTENTS)
+        import_consultations(
+            write_csv(tmp_path / "c.csv", CSV),
+            TRAINING_DATA / "imported.yml",
+            keyword_model,
+            known=set(),
+            intents=INTENTS,
+        )
     assert not (TRAINING_DATA / "imported.yml").exists()
 
 

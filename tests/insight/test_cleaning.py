@@ -1,4 +1,5 @@
 """Normalisation, segmentation with the catalog dictionary, and stop-word / noise removal."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,7 +53,9 @@ def test_dedup_key_of_punctuation_and_emoji_is_empty():
     assert dedup_key("？！😀 ") == ""
 
 
-@pytest.mark.parametrize("token, expected", [("华为", True), ("60", True), ("😀", False), ("，", False), ("\u3000", False)])
+@pytest.mark.parametrize(
+    "token, expected", [("华为", True), ("60", True), ("😀", False), ("，", False), ("\u3000", False)]
+)
 def test_is_word(token, expected):
     assert is_word(token) is expected
 

@@ -1,4 +1,5 @@
 """Reading the tracker store and the tickets; export to CSV/JSONL and back, masked by default."""
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,24 @@ def test_export_refuses_an_unknown_format(tmp_path):
 
 
 def test_cli_exports_a_period(tracker_url, tickets, tmp_path, capsys):
-    assert main(["export", "--tracker-url", tracker_url, "--database-url", tickets.url.render_as_string(hide_password=False),
-                 "--since", "2026-11-21", "--out", str(tmp_path), "--format", "jsonl"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--tracker-url",
+                tracker_url,
+                "--database-url",
+                tickets.url.render_as_string(hide_password=False),
+                "--since",
+                "2026-11-21",
+                "--out",
+                str(tmp_path),
+                "--format",
+                "jsonl",
+            ]
+        )
+        == 0
+    )
     lines = (tmp_path / "messages.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == sum(s.time == DAY_2 for s in CONVERSATIONS)
     assert "4 messages" in capsys.readouterr().out

@@ -1,13 +1,14 @@
 """Products, companies, order and phone numbers named in complaint texts."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
 
-from zhiyin import db
 from insight.conversations import Message, TicketRecord
 from insight.extraction import Catalog, Mentions, extract, ticket_mentions
+from zhiyin import db
 
 
 @pytest.fixture
@@ -37,8 +38,11 @@ def test_order_and_phone_numbers_and_the_ordered_product(catalog):
 
 
 def test_nlu_entities_add_what_the_text_does_not_say(catalog):
-    entities = [{"entity": "product", "value": "mate60"}, {"entity": "product", "value": "诺基亚N95"},
-                {"entity": "company", "value": "Apple"}]
+    entities = [
+        {"entity": "product", "value": "mate60"},
+        {"entity": "product", "value": "诺基亚N95"},
+        {"entity": "company", "value": "Apple"},
+    ]
     found = extract("坏了", catalog, entities)
     assert found.products == ["华为Mate60", "诺基亚N95"]  # unknown products are kept as said
     assert found.companies == ["苹果", "华为"]
@@ -63,6 +67,8 @@ def test_ticket_mentions_use_the_conversation_that_led_to_it(catalog):
 
 def test_ticket_fields_count_too(catalog):
     created = datetime(2026, 11, 21, 15, 0)
-    ticket = TicketRecord("ZY1", "complaint", "open", created, "rest", "bob", "202611227506", None, "13918999723", "坏了")
+    ticket = TicketRecord(
+        "ZY1", "complaint", "open", created, "rest", "bob", "202611227506", None, "13918999723", "坏了"
+    )
     found = ticket_mentions(ticket, [], catalog)
     assert (found.products, found.order_ids, found.phones) == (["华为Mate60"], ["202611227506"], ["13918999723"])

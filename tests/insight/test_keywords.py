@@ -1,4 +1,5 @@
 """Word frequencies and jieba.analyse keywords on texts whose answer is known."""
+
 from __future__ import annotations
 
 from insight.keywords import keywords, keywords_by_group, word_frequencies

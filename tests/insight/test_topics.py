@@ -1,4 +1,5 @@
 """The topic model finds planted topics and picks their number by coherence and diversity."""
+
 from __future__ import annotations
 
 import random
@@ -36,7 +37,7 @@ def test_three_planted_topics_are_recovered(seed):
     model = fit_topics([tokens(t) for t in texts], texts)
     assert model.k == 3
     for topic in model.topics:
-        members = [theme for theme, d in zip(themes, model.dominant) if d == topic.index]
+        members = [theme for theme, d in zip(themes, model.dominant, strict=True) if d == topic.index]
         theme, count = Counter(members).most_common(1)[0]
         assert count / len(members) >= 0.9, (topic.words, Counter(members))
         assert set(topic.words[:5]) <= set(THEMES[theme])

@@ -4,6 +4,7 @@ Started the way `make run` starts them (zhiyin.serve), once per test session, on
 with a temporary database and tracker store, so a developer's running instance is not
 disturbed; Telegram points at a fake Bot API on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,10 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from zhiyin import db
-from zhiyin.paths import MODEL_PATH
 from tests.fakes.telegram_api import FakeTelegramAPI
-from zhiyin import serve
+from zhiyin import db, serve
 from zhiyin.http import http_post
+from zhiyin.paths import MODEL_PATH
 from zhiyin.serve import free_port
 
 MODEL = MODEL_PATH
@@ -95,5 +95,3 @@ def stack(tmp_path_factory, telegram_api) -> Iterator[Stack]:
 @pytest.fixture
 def engine(stack):
     return db.get_engine(stack.env["DATABASE_URL"])
-
-

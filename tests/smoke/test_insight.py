@@ -1,5 +1,6 @@
 """Insight on real data: demo conversations through the real assistant, the report over them,
 and consultations pre-labelled by the trained model."""
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,27 @@ def test_demo_replaces_only_its_own_files(demo):
 
 def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
     out = tmp_path / "report"
-    assert main(["report", "--tracker-url", f"sqlite:///{demo.tracker_db}", "--database-url", demo.database_url,
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--tracker-url",
+                f"sqlite:///{demo.tracker_db}",
+                "--database-url",
+                demo.database_url,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     with sqlite3.connect(demo.tracker_db) as tracker:
         user_events = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'user'").fetchone()[0]
-        voice = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'user' AND data LIKE '%\"voice\": {%'").fetchone()[0]
-    with sqlite3.connect(demo.database_url[len("sqlite:///"):]) as database:
+        voice = tracker.execute(
+            "SELECT count(*) FROM events WHERE type_name = 'user' AND data LIKE '%\"voice\": {%'"
+        ).fetchone()[0]
+    with sqlite3.connect(demo.database_url[len("sqlite:///") :]) as database:
         per_kind = dict(database.execute("SELECT kind, count(*) FROM tickets GROUP BY kind").fetchall())
     assert summary["messages"] == user_events > 100
     assert summary["voice_messages"] == voice > 0 and summary["messages_per_channel"]["voice"] == voice
@@ -51,7 +66,9 @@ def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
 
 def test_consultations_are_prelabelled_by_the_trained_model(tmp_path, capsys):
     csv_path = tmp_path / "history.csv"
-    csv_path.write_text("text,label\n华为Mate60现在卖多少钱呀,\n我的快递到哪儿了呢,\n阿巴阿巴呜啦啦,\n", encoding="utf-8")
+    csv_path.write_text(
+        "text,label\n华为Mate60现在卖多少钱呀,\n我的快递到哪儿了呢,\n阿巴阿巴呜啦啦,\n", encoding="utf-8"
+    )
     out = tmp_path / "candidates.yml"
     assert main(["import", str(csv_path), "--out", str(out), "--model", str(MODEL)]) == 0
     assert "3 rows: 3 candidates" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Smoke tests against the real servers (tests/smoke/stack.py): REST, robustness, voice, Telegram."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,12 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from zhiyin import db
-from zhiyin.db import Product, Ticket
-from zhiyin.paths import PROJECT_ROOT
 from tests.fakes.telegram_api import button_update, text_update, voice_update
 from tests.smoke.stack import MODEL, START_TIMEOUT, TELEGRAM_SECRET, Stack, post
+from zhiyin import db
+from zhiyin.db import Product, Ticket
 from zhiyin.http import http_post
+from zhiyin.paths import PROJECT_ROOT
 from zhiyin.serve import free_port
 
 pytestmark = pytest.mark.servers
@@ -37,7 +38,11 @@ def test_complaint_over_rest_creates_ticket(stack, engine):
     with db.session_scope(engine) as session:
         [ticket] = session.scalars(select(Ticket).where(Ticket.sender == sender)).all()
         assert (ticket.kind, ticket.order_id, ticket.text, ticket.phone, ticket.channel) == (
-            "complaint", "202611028313", "收到的手机屏幕有划痕", "13812345678", "rest"
+            "complaint",
+            "202611028313",
+            "收到的手机屏幕有划痕",
+            "13812345678",
+            "rest",
         )
         assert ticket.number in done
     # slots were reset: a second complaint starts by asking for the order again
@@ -124,9 +129,24 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'z.db'}",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "zhiyin.serve", "--rasa-port", str(rasa_port), "--action-port", str(action_port),
-         "--model", str(MODEL), "--log-dir", str(tmp_path / "logs")],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "zhiyin.serve",
+            "--rasa-port",
+            str(rasa_port),
+            "--action-port",
+            str(action_port),
+            "--model",
+            str(MODEL),
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = []
@@ -152,6 +172,7 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
 
 # --- voice channel (asr_channel) ---------------------------------------------------------
 
+
 def post_voice(stack: Stack, data: bytes, sender: str, multipart: bool = True, content_type: str = ""):
     """POST audio the way the web widget (multipart) or a raw client (body) would."""
     url = f"{stack.base}/webhooks/voice/webhook"
@@ -160,7 +181,9 @@ def post_voice(stack: Stack, data: bytes, sender: str, multipart: bool = True, c
         parts = [
             f'--{boundary}\r\nContent-Disposition: form-data; name="sender"\r\n\r\n{sender}\r\n'.encode(),
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="voice"\r\n'
-            f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n".encode() + data + b"\r\n",
+            f"Content-Type: {content_type or 'application/octet-stream'}\r\n\r\n".encode()
+            + data
+            + b"\r\n",
             f"--{boundary}--\r\n".encode(),
         ]
         body, headers = b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}

@@ -3,6 +3,7 @@
 The shell runs its own Rasa server on a free port against the stack's action server and
 database; the confirmation's buttons are answered with Enter (the first choice, 确认).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,10 +19,10 @@ import uuid
 import pytest
 from sqlalchemy import select as sql_select
 
+from tests.smoke.stack import MODEL
 from zhiyin import db
 from zhiyin.db import Ticket
 from zhiyin.paths import PROJECT_ROOT
-from tests.smoke.stack import MODEL
 from zhiyin.serve import free_port
 
 pytestmark = pytest.mark.servers
@@ -32,7 +33,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class Terminal:
     def __init__(self, command, env) -> None:
         self.master, slave = pty.openpty()
-        self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, cwd=PROJECT_ROOT, env=env, start_new_session=True
+        )
         os.close(slave)
         self.screen = ""  # everything shown so far, without colour codes
         self.cursor = 0  # where the next expect() starts looking
@@ -76,8 +79,18 @@ def test_complaint_in_rasa_shell(stack, engine, tmp_path):
         "TERM": "xterm",
     }
     command = [
-        sys.executable, "-m", "zhiyin.rasa_cli", "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-        "--port", str(free_port()), "--conversation-id", conversation,
+        sys.executable,
+        "-m",
+        "zhiyin.rasa_cli",
+        "shell",
+        "--model",
+        str(MODEL),
+        "--endpoints",
+        "endpoints.yml",
+        "--port",
+        str(free_port()),
+        "--conversation-id",
+        conversation,
     ]
     terminal = Terminal(command, env)
     try:
@@ -104,6 +117,11 @@ def test_complaint_in_rasa_shell(stack, engine, tmp_path):
         terminal.close()
     with db.session_scope(engine) as session:
         [ticket] = session.scalars(sql_select(Ticket).where(Ticket.sender == conversation)).all()
-        assert (ticket.kind, ticket.channel, ticket.text, ticket.phone) == ("complaint", "cmdline", "客服电话一直打不通", "13700001111")
+        assert (ticket.kind, ticket.channel, ticket.text, ticket.phone) == (
+            "complaint",
+            "cmdline",
+            "客服电话一直打不通",
+            "13700001111",
+        )
         assert ticket.number in terminal.screen
     assert done

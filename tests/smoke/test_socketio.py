@@ -1,4 +1,5 @@
 """A python-socketio client converses with the running stack, as the web widget does."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,9 @@ from typing import Dict, List
 import pytest
 from sqlalchemy import select
 
+from insight.demo import SocketCustomer as Customer
 from zhiyin import db
 from zhiyin.db import Ticket
-from insight.demo import SocketCustomer as Customer
 
 pytestmark = pytest.mark.servers
 
@@ -35,7 +36,12 @@ def test_complaint_over_socketio_creates_a_ticket(stack, engine):
     done = asyncio.run(conversation())
     with db.session_scope(engine) as session:
         [ticket] = session.scalars(select(Ticket).where(Ticket.sender == session_id)).all()
-        assert (ticket.kind, ticket.channel, ticket.order_id, ticket.phone) == ("complaint", "socketio", "202611028313", "13912345678")
+        assert (ticket.kind, ticket.channel, ticket.order_id, ticket.phone) == (
+            "complaint",
+            "socketio",
+            "202611028313",
+            "13912345678",
+        )
         assert ticket.number in done
 
 

@@ -4,6 +4,7 @@ What a customer does: open /chat/, type a question, click a quick reply, reload,
 the microphone (Chromium's fake capture device playing a synthesised WAV). Screenshots of the
 page go to docs/screenshots/ for the README.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,8 @@ from typing import Iterator, List
 
 import pytest
 
-from zhiyin.paths import PROJECT_ROOT
 from tests.asr_channel.audio_helpers import SPEECH_DIR
+from zhiyin.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.servers
 
@@ -98,7 +99,9 @@ def test_phone_sized_page(stack, playwright, browser):
         ask(page, "你们支持七天无理由退货吗")
         expect(bot_messages(page).last).to_contain_text("7 天内可无理由退货", timeout=TIMEOUT_MS)
         box = page.locator(".zy-composer").bounding_box()
-        assert box["width"] <= page.viewport_size["width"] and box["y"] + box["height"] <= page.viewport_size["height"] + 1
+        assert (
+            box["width"] <= page.viewport_size["width"] and box["y"] + box["height"] <= page.viewport_size["height"] + 1
+        )
         page.screenshot(path=str(SCREENSHOTS / "webchat-phone.png"))
     finally:
         context.close()
@@ -107,11 +110,14 @@ def test_phone_sized_page(stack, playwright, browser):
 def test_spoken_question_through_the_microphone(stack, playwright):
     wav = SPEECH_DIR / "price_1.wav"
     assert wav.exists(), "run `make speech` (make test does)"
-    browser = launch(playwright, [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop",
-    ])
+    browser = launch(
+        playwright,
+        [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}%noloop",
+        ],
+    )
     context = browser.new_context(locale="zh-CN")
     context.grant_permissions(["microphone"], origin=stack.base)
     page = context.new_page()
@@ -154,8 +160,12 @@ def test_voice_errors_are_shown_in_chinese(stack, playwright, status, error, sho
     context = browser.new_context(locale="zh-CN")
     context.grant_permissions(["microphone"], origin=stack.base)
     page = context.new_page()
-    page.route("**/webhooks/voice/webhook", lambda route: route.fulfill(
-        status=status, content_type="application/json", body=json.dumps({"error": error, "status": status})))
+    page.route(
+        "**/webhooks/voice/webhook",
+        lambda route: route.fulfill(
+            status=status, content_type="application/json", body=json.dumps({"error": error, "status": status})
+        ),
+    )
     try:
         open_chat(page, stack.base)
         page.locator(".zy-mic").click()

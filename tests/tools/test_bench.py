@@ -32,7 +32,9 @@ def test_load_driver_counts_answers_and_errors():
             return web.json_response([{"recipient_id": "x", "text": "好的"}])
 
         async with one_route_server(handler) as url:
-            return await drive(url, lambda c, t: {"sender": str(c), "message": "你好"}, answered, clients=3, requests_per_client=4)
+            return await drive(
+                url, lambda c, t: {"sender": str(c), "message": "你好"}, answered, clients=3, requests_per_client=4
+            )
 
     run = asyncio.run(scenario())
     assert len(run.latencies_ms) == 8 and run.errors == 4 and run.throughput > 0
@@ -52,6 +54,9 @@ def test_baselines_change_only_the_learners():
     names = lambda steps: [s["name"].rsplit(".", 1)[-1] for s in steps]  # noqa: E731
     assert "QuickLoadDIETClassifier" in names(shipped)
     at = names(shipped).index("QuickLoadDIETClassifier")
-    assert names(baseline) == names(shipped)[:at] + ["LogisticRegressionClassifier", "CRFEntityExtractor"] + names(shipped)[at + 1:]
+    assert (
+        names(baseline)
+        == names(shipped)[:at] + ["LogisticRegressionClassifier", "CRFEntityExtractor"] + names(shipped)[at + 1 :]
+    )
     diet = next(s for s in intents_only if s["name"].endswith("DIETClassifier"))
     assert diet["entity_recognition"] is False and "CRFEntityExtractor" in names(intents_only)

@@ -1,4 +1,5 @@
 """Test speech comes from the frozen synthesis, so every run hears the same audio."""
+
 from __future__ import annotations
 
 import wave

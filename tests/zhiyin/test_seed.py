@@ -7,7 +7,10 @@ from zhiyin.services import tickets
 
 
 def counts(session):
-    return {model.__name__: session.scalar(select(func.count()).select_from(model)) for model in (Product, Order, TrackingEvent, Ticket)}
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model))
+        for model in (Product, Order, TrackingEvent, Ticket)
+    }
 
 
 def test_seed_meets_catalog_size(session):
@@ -36,7 +39,9 @@ def test_seed_updates_changed_rows(database, session, tmp_path):
     import yaml
 
     (tmp_path / "seed" / "products.yml").write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
-    (tmp_path / "seed" / "orders.yml").write_text((SEED_DIR / "orders.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "seed" / "orders.yml").write_text(
+        (SEED_DIR / "orders.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     seed_database(database, tmp_path / "seed")
     session.expire_all()
     product = session.scalar(select(Product).where(Product.sku == catalog["products"][0]["sku"]))

@@ -3,11 +3,14 @@
 Each section measures one part against a baseline measured in the same run, on the machine
 described at the top of the report. Nothing here is a test: figures are reported, met or not.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
+from pathlib import Path
 from typing import Dict, List, Sequence
 
 
@@ -21,11 +24,12 @@ def machine() -> str:
     """One line saying what the figures were measured on."""
     cpu = "unknown CPU"
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        memory_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), cpu
+        )
+        memory_kb = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal"))
         memory = f"{memory_kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, StopIteration):
         memory = "unknown RAM"
@@ -37,14 +41,12 @@ def versions(packages: List[str]) -> str:
 
     found = []
     for name in packages:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             found.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            pass
     return ", ".join(found)
 
 
-def table(headers: List[str], rows: List[List[object]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """`python -m tools.bench`: run the benchmarks and write docs/benchmarks.md."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,15 +9,10 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 from tools.bench import asr, machine, servers, train, turns, versions
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 
 SECTIONS = ("train", "servers", "turns", "asr")
-GPU_NOTE = """## GPU
-
-Not measured: the session that built these benchmarks was not lent a GPU machine (the workplace
-lends one to some tasks only). zhiyin runs on CPU; faster-whisper would take `device: cuda`,
-`compute_type: float16` in credentials.yml on a machine with one."""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -51,7 +47,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"- Run: {time.strftime('%Y-%m-%d %H:%M %Z')}, {time.perf_counter() - started:.0f} s",
         "",
     ]
-    parts.append(GPU_NOTE)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(header + ["\n\n".join(parts), ""]), encoding="utf-8")
     print(f"wrote {args.out}")

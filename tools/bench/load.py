@@ -4,6 +4,7 @@ Bounded load to 127.0.0.1 only: a fixed number of requests per measurement, clie
 wait for each answer before sending the next, and a hard timeout per request. Errors are
 counted and reported (the REST target is zero).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,11 +33,17 @@ class Run:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
 
     def summary(self) -> Dict[str, float]:
-        stats = median_p95(self.latencies_ms) if self.latencies_ms else {"median": float("nan"), "p95": float("nan"), "n": 0}
+        stats = (
+            median_p95(self.latencies_ms)
+            if self.latencies_ms
+            else {"median": float("nan"), "p95": float("nan"), "n": 0}
+        )
         return {**stats, "throughput": self.throughput, "errors": self.errors}
 
 
-async def _timed(session: aiohttp.ClientSession, url: str, body: Dict, run: Run, check: Callable[[object], bool]) -> None:
+async def _timed(
+    session: aiohttp.ClientSession, url: str, body: Dict, run: Run, check: Callable[[object], bool]
+) -> None:
     started = time.perf_counter()
     try:
         async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as reply:
@@ -50,7 +57,13 @@ async def _timed(session: aiohttp.ClientSession, url: str, body: Dict, run: Run,
         run.errors += 1
 
 
-async def drive(url: str, make_body: Callable[[int, int], Dict], check: Callable[[object], bool], clients: int, requests_per_client: int) -> Run:
+async def drive(
+    url: str,
+    make_body: Callable[[int, int], Dict],
+    check: Callable[[object], bool],
+    clients: int,
+    requests_per_client: int,
+) -> Run:
     """`clients` concurrent clients, each sending `requests_per_client` requests one after another."""
     run = Run()
     async with aiohttp.ClientSession() as session:
@@ -88,11 +101,19 @@ async def measure(base: str, sequential: int = 200, per_client: int = 25) -> Dic
     results: Dict[str, object] = {}
     await drive(parse_url, parse_bodies("你好"), parsed, 1, 10)  # warm-up
     await drive(rest_url, turn_bodies(f"warm-{tag}"), answered, 1, 5)
-    results["parse_sequential"] = (await drive(parse_url, parse_bodies("小米14多少钱"), parsed, 1, sequential)).summary()
-    results["rest_sequential"] = (await drive(rest_url, turn_bodies(f"seq-{tag}"), answered, 1, sequential // 2)).summary()
+    results["parse_sequential"] = (
+        await drive(parse_url, parse_bodies("小米14多少钱"), parsed, 1, sequential)
+    ).summary()
+    results["rest_sequential"] = (
+        await drive(rest_url, turn_bodies(f"seq-{tag}"), answered, 1, sequential // 2)
+    ).summary()
     for clients in (1, 4, 16):
-        results[f"parse_{clients}"] = (await drive(parse_url, parse_bodies("小米14多少钱"), parsed, clients, per_client)).summary()
-        results[f"rest_{clients}"] = (await drive(rest_url, turn_bodies(f"c{clients}-{tag}"), answered, clients, per_client)).summary()
+        results[f"parse_{clients}"] = (
+            await drive(parse_url, parse_bodies("小米14多少钱"), parsed, clients, per_client)
+        ).summary()
+        results[f"rest_{clients}"] = (
+            await drive(rest_url, turn_bodies(f"c{clients}-{tag}"), answered, clients, per_client)
+        ).summary()
     for length in (10, 100, 1000):
         text = ("小米14多少钱，" * 200)[:length]
         results[f"parse_len_{length}"] = (await drive(parse_url, parse_bodies(text), parsed, 1, 50)).summary()
@@ -100,18 +121,32 @@ async def measure(base: str, sequential: int = 200, per_client: int = 25) -> Dic
     return results
 
 
-async def conversation_growth(rest_url: str, sender: str, checkpoints: Tuple[int, ...] = (1, 50, 200), probes: int = 10) -> Dict[int, Dict[str, float]]:
+async def conversation_growth(
+    rest_url: str, sender: str, checkpoints: Tuple[int, ...] = (1, 50, 200), probes: int = 10
+) -> Dict[int, Dict[str, float]]:
     """Turn latency measured when one tracker already holds 1, 50 and 200 turns."""
     growth: Dict[int, Dict[str, float]] = {}
     done = 0
     async with aiohttp.ClientSession() as session:
         for checkpoint in checkpoints:
             while done < checkpoint - 1:
-                await _timed(session, rest_url, {"sender": sender, "message": TURN_MESSAGES[done % len(TURN_MESSAGES)]}, Run(), answered)
+                await _timed(
+                    session,
+                    rest_url,
+                    {"sender": sender, "message": TURN_MESSAGES[done % len(TURN_MESSAGES)]},
+                    Run(),
+                    answered,
+                )
                 done += 1
             run = Run()
             for probe in range(probes):
-                await _timed(session, rest_url, {"sender": sender, "message": TURN_MESSAGES[probe % len(TURN_MESSAGES)]}, run, answered)
+                await _timed(
+                    session,
+                    rest_url,
+                    {"sender": sender, "message": TURN_MESSAGES[probe % len(TURN_MESSAGES)]},
+                    run,
+                    answered,
+                )
             done += probes
             growth[checkpoint] = run.summary()
     return growth

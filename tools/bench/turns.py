@@ -5,6 +5,7 @@ the action server directly (so an action server outage would go unanswered); wit
 in-memory tracker store conversations do not survive a restart. Neither is what zhiyin
 ships: the variants only show where a turn's time goes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,11 +14,11 @@ from typing import Dict, List
 
 import yaml
 
-from zhiyin.paths import PROJECT_ROOT
-from zhiyin import serve
 from tools.bench import table
 from tools.bench.load import TURN_MESSAGES, answered, drive
 from tools.bench.servers import START_TIMEOUT_S, scratch_data
+from zhiyin import serve
+from zhiyin.paths import PROJECT_ROOT
 from zhiyin.serve import free_port
 
 SENDERS = 10
@@ -25,7 +26,10 @@ SENDERS = 10
 
 def rotating_customers(prefix: str):
     """Requests spread over SENDERS conversations, so no tracker grows long."""
-    return lambda client, turn: {"sender": f"{prefix}-{client}-{turn % SENDERS}", "message": TURN_MESSAGES[turn % len(TURN_MESSAGES)]}
+    return lambda client, turn: {
+        "sender": f"{prefix}-{client}-{turn % SENDERS}",
+        "message": TURN_MESSAGES[turn % len(TURN_MESSAGES)],
+    }
 
 
 async def turns(base: str, label: str) -> Dict[str, Dict[str, float]]:
@@ -64,12 +68,21 @@ def section(model: Path) -> str:
                 rasa_server.stop()
                 action_server.stop()
             seq, busy = result["sequential"], result["16 clients"]
-            rows.append([label, f"{seq['median']:.1f} / {seq['p95']:.1f} ms", f"{busy['throughput']:.1f}/s", seq["errors"] + busy["errors"]])
-    return "\n".join([
-        "## Where a turn's time goes",
-        "",
-        f"The same questions spread over {SENDERS} conversations per client (trackers stay short): 60 sequential turns, then "
-        "16 clients × 15 turns. Only the first row is what zhiyin ships.",
-        "",
-        table(["set-up", "sequential turn median / p95", "throughput at 16 clients", "errors"], rows),
-    ])
+            rows.append(
+                [
+                    label,
+                    f"{seq['median']:.1f} / {seq['p95']:.1f} ms",
+                    f"{busy['throughput']:.1f}/s",
+                    seq["errors"] + busy["errors"],
+                ]
+            )
+    return "\n".join(
+        [
+            "## Where a turn's time goes",
+            "",
+            f"The same questions spread over {SENDERS} conversations per client (trackers stay short): 60 sequential turns, then "
+            "16 clients × 15 turns. Only the first row is what zhiyin ships.",
+            "",
+            table(["set-up", "sequential turn median / p95", "throughput at 16 clients", "errors"], rows),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Product catalog look-ups: exact resolution of a mention, fuzzy suggestions, listings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,9 +57,7 @@ def suggest_products(session: Session, mention: str, limit: int = 3) -> List[Sug
         for name in _product_names(product):
             choices.setdefault(normalize(name), product)
         choices.setdefault(normalize(product.company + product.category), product)
-    matches = process.extract(
-        key, list(choices), scorer=fuzz.WRatio, limit=None, score_cutoff=SUGGESTION_CUTOFF
-    )
+    matches = process.extract(key, list(choices), scorer=fuzz.WRatio, limit=None, score_cutoff=SUGGESTION_CUTOFF)
     best: Dict[str, Suggestion] = {}
     for choice, score, _ in matches:
         product = choices[choice]
@@ -90,9 +89,7 @@ def products_by_company(session: Session, company: str) -> List[Product]:
 
 def in_stock_alternatives(session: Session, product: Product, limit: int = 3) -> List[Product]:
     """Other products of the same category that can ship now, closest in price first."""
-    query = select(Product).where(
-        Product.category == product.category, Product.sku != product.sku, Product.stock > 0
-    )
+    query = select(Product).where(Product.category == product.category, Product.sku != product.sku, Product.stock > 0)
     candidates = list(session.scalars(query))
     candidates.sort(key=lambda p: abs(p.price_fen - product.price_fen))
     return candidates[:limit]

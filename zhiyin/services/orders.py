@@ -1,4 +1,5 @@
 """Order look-ups and order-number parsing."""
+
 from __future__ import annotations
 
 import re

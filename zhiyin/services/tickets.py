@@ -1,4 +1,5 @@
 """Tickets: complaints, suggestions and handoff requests a person on the team follows up."""
+
 from __future__ import annotations
 
 import re
@@ -65,9 +66,7 @@ def is_substantive(text: Optional[str]) -> bool:
     return len(remainder) >= MIN_DESCRIPTION_CHARS
 
 
-def open_ticket_for(
-    session: Session, kind: str, channel: Optional[str], sender: Optional[str]
-) -> Optional[Ticket]:
+def open_ticket_for(session: Session, kind: str, channel: Optional[str], sender: Optional[str]) -> Optional[Ticket]:
     """The customer's newest ticket of this kind that nobody has closed yet, if any."""
     query = (
         select(Ticket)

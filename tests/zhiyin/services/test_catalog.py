@@ -44,7 +44,9 @@ def test_suggestions_are_ranked_and_unrelated_text_gets_none(session):
     assert catalog.suggest_products(session, "今天天气怎么样") == []
 
 
-@pytest.mark.parametrize("mention, company", [("Apple", "苹果"), ("iphone", "苹果"), ("华为公司", "华为"), ("SONY", "索尼")])
+@pytest.mark.parametrize(
+    "mention, company", [("Apple", "苹果"), ("iphone", "苹果"), ("华为公司", "华为"), ("SONY", "索尼")]
+)
 def test_find_company_by_alias(session, mention, company):
     assert catalog.find_company(session, mention) == company
 

@@ -38,7 +38,11 @@ def test_get_unknown_order_is_none(session):
 
 @pytest.mark.parametrize(
     "text, found",
-    [("订单202611028313和２０２６１１０１６４６８", ["202611028313", "202611016468"]), ("电话13812345678", []), (None, [])],
+    [
+        ("订单202611028313和２０２６１１０１６４６８", ["202611028313", "202611016468"]),
+        ("电话13812345678", []),
+        (None, []),
+    ],
 )
 def test_order_ids_in(text, found):
     assert orders.order_ids_in(text) == found

@@ -63,13 +63,26 @@ def test_is_substantive(text, substantive):
 
 def test_create_ticket_stores_every_field(session):
     ticket = tickets.create_ticket(
-        session, "complaint", "  屏幕有坏点 ", order_id="202611016468", product="小米14",
-        phone="13812345678", channel="rest", sender="u1",
+        session,
+        "complaint",
+        "  屏幕有坏点 ",
+        order_id="202611016468",
+        product="小米14",
+        phone="13812345678",
+        channel="rest",
+        sender="u1",
     )
     stored = session.get(Ticket, ticket.id)
-    assert (stored.kind, stored.text, stored.order_id, stored.product, stored.phone, stored.channel, stored.sender, stored.status) == (
-        "complaint", "屏幕有坏点", "202611016468", "小米14", "13812345678", "rest", "u1", "open"
-    )
+    assert (
+        stored.kind,
+        stored.text,
+        stored.order_id,
+        stored.product,
+        stored.phone,
+        stored.channel,
+        stored.sender,
+        stored.status,
+    ) == ("complaint", "屏幕有坏点", "202611016468", "小米14", "13812345678", "rest", "u1", "open")
     assert ticket.number.startswith("ZY") and ticket.number.endswith(f"{ticket.id:04d}")
 
 

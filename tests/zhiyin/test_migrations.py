@@ -1,0 +1,72 @@
+"""Schema migrations: they build exactly the models' schema, and an existing database keeps its rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, Table, func, inspect, select
+
+from zhiyin import db
+from zhiyin.migrate import INITIAL_REVISION, alembic_config, current_revision, main, upgrade
+from zhiyin.seed import seed_database
+from zhiyin.services import tickets
+
+HEAD = ScriptDirectory.from_config(alembic_config(db.get_engine("sqlite://"))).get_current_head()
+
+
+def differences(engine):
+    with engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), db.Base.metadata)
+
+
+def test_the_migrations_build_the_models_schema(empty_engine):
+    assert upgrade(empty_engine) == HEAD
+    assert differences(empty_engine) == []
+
+
+def test_upgrading_twice_changes_nothing(empty_engine):
+    upgrade(empty_engine)
+    assert upgrade(empty_engine) == HEAD
+    assert differences(empty_engine) == []
+
+
+def pre_migration_database(engine):
+    """What zhiyin left before it had migrations: the initial schema, no alembic_version table."""
+    command.upgrade(alembic_config(engine), INITIAL_REVISION)
+    Table("alembic_version", MetaData()).drop(engine)
+    assert current_revision(engine) is None and inspect(engine).has_table("tickets")
+
+
+def test_a_database_from_before_migrations_upgrades_with_its_rows(empty_engine):
+    pre_migration_database(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        session.add(
+            db.Ticket(kind="complaint", text="冰箱门有凹痕", phone="13812345678", created_at=datetime(2026, 11, 1))
+        )
+        session.add(db.Ticket(kind="handoff", text="转人工", channel="rest", sender="c-1", status="closed"))
+
+    seed_database(empty_engine)  # what `make run` does: upgrade, then load seed/
+
+    assert current_revision(empty_engine) == HEAD
+    assert differences(empty_engine) == []
+    with db.session_scope(empty_engine) as session:
+        rows = session.scalars(select(db.Ticket).order_by(db.Ticket.id)).all()
+        assert [(t.kind, t.text, t.phone, t.status) for t in rows] == [
+            ("complaint", "冰箱门有凹痕", "13812345678", "open"),
+            ("handoff", "转人工", None, "closed"),
+        ]
+        assert rows[0].number == "ZY202611010001"
+        assert session.scalar(select(func.count()).select_from(db.Product)) >= 40
+        new = tickets.create_ticket(session, "suggestion", "多上新品")
+        assert new.id == 3
+
+
+def test_the_command_line_upgrades_and_reports(empty_engine, capsys):
+    assert main(["upgrade"]) == 0
+    assert f"database at revision {HEAD}" in capsys.readouterr().out
+    assert main(["current"]) == 0
+    assert capsys.readouterr().out.strip() == HEAD
