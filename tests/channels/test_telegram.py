@@ -25,7 +25,6 @@ from channels.telegram import SECRET_HEADER, TelegramInput
 from tests.asr_channel.audio_helpers import encode, speech, wav_bytes
 from tests.channels.webhook_server import Dialogue, serve_channel
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, button_update, text_update, voice_update
-from zhiyin.http import Deliveries
 
 CHAT = 4242
 
@@ -166,13 +165,6 @@ def test_malformed_updates_are_refused(update):
 def test_edits_and_channel_posts_need_no_answer():
     assert TelegramInput.parse({"update_id": 1, "edited_message": text_update(1, CHAT, "改了")["message"]}) is None
     assert TelegramInput.parse({"update_id": 2, "channel_post": {}}) is None
-
-
-def test_remembers_handled_deliveries_up_to_a_bound():
-    deliveries = Deliveries(size=2)
-    assert deliveries.first_time(10) and not deliveries.first_time(10) and deliveries.first_time(11)
-    assert deliveries.first_time(None) and deliveries.first_time(None)  # no id: cannot be a known retry
-    assert deliveries.first_time(12) and deliveries.first_time(10)  # 10 was forgotten when 12 came
 
 
 def test_settings_come_from_the_environment(monkeypatch, caplog):
