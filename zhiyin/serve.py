@@ -1,8 +1,8 @@
 """Start the action server and the Rasa server, wait until both are healthy, stop both cleanly.
 
 Used by `make run`, the smoke tests, the benchmarks and the insight demo, so all of them start
-zhiyin the same way. Needs no
-terminal: it can be started by scripts and CI, and stops on SIGINT (Ctrl-C) or SIGTERM.
+zhiyin the same way. Needs no terminal: it can be started by scripts and CI, and stops on
+SIGINT (Ctrl-C) or SIGTERM.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from zhiyin.paths import PROJECT_ROOT
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 
 logger = logging.getLogger("zhiyin.serve")
 
@@ -206,7 +206,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
-    parser.add_argument("--model", default=os.environ.get("RASA_MODEL", "models"))
+    parser.add_argument("--model", default=os.environ.get("RASA_MODEL", str(MODEL_PATH)))
     parser.add_argument("--start-timeout", type=float, default=180)
     parser.add_argument("--log-dir", type=Path, help="write each server's output to a file here")
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ def test_files_under_web_are_served(relative, name):
 
 
 @pytest.mark.parametrize(
-    "relative", ["../credentials.yml", "vendor/../../actions/db.py", "/etc/passwd", "vendor", "missing.js"]
+    "relative", ["../credentials.yml", "vendor/../../zhiyin/db.py", "/etc/passwd", "vendor", "missing.js"]
 )
 def test_nothing_outside_web_or_missing_is_served(relative):
     assert resolve(WEB_DIR, relative) is None
