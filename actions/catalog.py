@@ -20,6 +20,7 @@ from actions.common import (
 )
 from zhiyin.db import Product, session_scope
 from zhiyin.services import catalog
+from zhiyin.text import yuan
 
 # Which aspect of a product each consultation intent asks about.
 ASPECT_BY_INTENT = {"ask_product_info": "info", "ask_price": "price", "ask_stock": "stock"}
@@ -37,8 +38,7 @@ ANSWERS = {
 
 
 def format_price(product: Product) -> str:
-    price = product.price
-    return f"{price:.0f}" if price == price.to_integral_value() else f"{price:.2f}"
+    return yuan(product.price_fen)
 
 
 def describe_specs(product: Product) -> str:

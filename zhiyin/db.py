@@ -17,7 +17,9 @@ from typing import Iterator, Optional
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -80,7 +82,11 @@ class Order(Base):
     status = Column(String(16), nullable=False)
     carrier = Column(String(32))
     tracking_no = Column(String(32))
-    created_at = Column(DateTime, nullable=False)
+    created_at = Column(DateTime, nullable=False)  # when it was placed and paid
+    unit_price_fen = Column(Integer, nullable=False)  # what the customer paid per item
+    payment_method = Column(String(32))  # 支付宝, 微信支付, 银行卡, 花呗 …: where refunds go back
+    address = Column(String(256))
+    delivery_date = Column(Date)  # the promised or agreed delivery day
 
     product = relationship(Product, lazy="joined")
     events = relationship(
@@ -91,6 +97,17 @@ class Order(Base):
     )
 
 
+class PricePoint(Base):
+    """A product's price from `valid_from` on: the history that price protection compares against."""
+
+    __tablename__ = "price_history"
+
+    id = Column(Integer, primary_key=True)
+    product_sku = Column(String(32), ForeignKey("products.sku"), nullable=False, index=True)
+    price_fen = Column(Integer, nullable=False)
+    valid_from = Column(DateTime, nullable=False)
+
+
 class TrackingEvent(Base):
     __tablename__ = "tracking_events"
 
@@ -99,6 +116,106 @@ class TrackingEvent(Base):
     time = Column(DateTime, nullable=False)
     location = Column(String(64), nullable=False, default="")
     description = Column(String(256), nullable=False)
+
+
+class OrderAction(Base):
+    """What zhiyin did to an order on a customer's request (cancel, new address, urge…): the audit
+    trail the support team reads."""
+
+    __tablename__ = "order_actions"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+    channel = Column(String(32))
+    sender = Column(String(128))
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    amount_fen = Column(Integer, nullable=False)
+    reason = Column(String(64), nullable=False)  # 取消订单, 退货, 价保差价 …
+    destination = Column(String(32))  # where the money goes back (the order's payment method)
+    status = Column(String(16), nullable=False, default="退款中")  # 退款中 / 已到账
+    requested_at = Column(DateTime, nullable=False, default=datetime.now)
+    completed_at = Column(DateTime)
+
+
+class AfterSalesCase(Base):
+    """A return, exchange or repair the customer has applied for on an order."""
+
+    __tablename__ = "after_sales_cases"
+
+    id = Column(Integer, primary_key=True)
+    case_no = Column(String(20), unique=True, nullable=False)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # return / exchange / repair
+    status = Column(String(16), nullable=False)  # 待审核, 待取件, 已取件, 检测中, 维修中, 已寄回, 已完成, 已驳回
+    reason = Column(String(256), nullable=False, default="")
+    pickup_at = Column(DateTime)  # when the courier comes to collect the goods
+    note = Column(String(256), nullable=False, default="")
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class InvoiceRequest(Base):
+    __tablename__ = "invoice_requests"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # normal (电子普通发票) / special (增值税专用发票)
+    title = Column(String(128), nullable=False)  # 抬头: 个人 or a company name
+    tax_id = Column(String(18))  # 统一社会信用代码, required for a company
+    email = Column(String(128), nullable=False)
+    status = Column(String(16), nullable=False, default="开票中")  # 开票中 / 已开具
+    invoice_no = Column(String(20))
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    issued_at = Column(DateTime)
+    channel = Column(String(32))
+    sender = Column(String(128))
+
+    @property
+    def number(self) -> str:
+        """The request number quoted to customers, e.g. ``FP202611270003``."""
+        return f"FP{self.created_at:%Y%m%d}{self.id:04d}"
+
+
+class PriceProtectionClaim(Base):
+    __tablename__ = "price_protection_claims"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    paid_fen = Column(Integer, nullable=False)  # per item
+    price_fen = Column(Integer, nullable=False)  # the price at the time of the claim, per item
+    refund_fen = Column(Integer, nullable=False, default=0)  # for the whole order; 0 when rejected
+    approved = Column(Boolean, nullable=False)
+    reason = Column(String(256), nullable=False, default="")
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+
+
+class InstallationBooking(Base):
+    __tablename__ = "installation_bookings"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(12), ForeignKey("orders.order_id"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # install / repair
+    day = Column(Date, nullable=False)
+    window = Column(String(16), nullable=False)  # morning / afternoon
+    address = Column(String(256), nullable=False)
+    status = Column(String(16), nullable=False, default="已预约")
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    channel = Column(String(32))
+    sender = Column(String(128))
+
+    @property
+    def number(self) -> str:
+        """The booking number quoted to customers, e.g. ``AZ202611270001``."""
+        return f"AZ{self.created_at:%Y%m%d}{self.id:04d}"
 
 
 class Ticket(Base):

@@ -31,3 +31,9 @@ def to_simplified(text: str) -> str:
     Whisper base often writes Mandarin in traditional characters, and some customers type them.
     """
     return str(_t2s().convert(text))
+
+
+def yuan(fen: int) -> str:
+    """An amount in fen as customers read it in yuan: 3599, or 3599.50 when it has cents."""
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole}" if cents == 0 else f"{whole}.{cents:02d}"

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import MetaData, Table, func, inspect, select, text
 
 from zhiyin import db
 from zhiyin.migrate import INITIAL_REVISION, alembic_config, current_revision, main, upgrade
@@ -43,6 +43,20 @@ def pre_migration_database(engine):
 
 def test_a_database_from_before_migrations_upgrades_with_its_rows(empty_engine):
     pre_migration_database(empty_engine)
+    with empty_engine.begin() as connection:  # rows as the first schema held them
+        connection.execute(text("INSERT INTO companies (name, aliases) VALUES ('华为', '[]')"))
+        connection.execute(
+            text(
+                "INSERT INTO products (sku, name, company, category, price_fen, stock, warranty, specs, aliases) "
+                "VALUES ('HW-OLD', '华为旧款', '华为', '手机', 199900, 3, '一年', '{}', '[]')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO orders (order_id, product_sku, quantity, phone, status, created_at) "
+                "VALUES ('202601010001', 'HW-OLD', 2, '13812345678', '已签收', '2026-01-01 10:00:00')"
+            )
+        )
     with db.session_scope(empty_engine) as session:
         session.add(
             db.Ticket(kind="complaint", text="冰箱门有凹痕", phone="13812345678", created_at=datetime(2026, 11, 1))
@@ -60,6 +74,9 @@ def test_a_database_from_before_migrations_upgrades_with_its_rows(empty_engine):
             ("handoff", "转人工", None, "closed"),
         ]
         assert rows[0].number == "ZY202611010001"
+        old = session.get(db.Order, "202601010001")
+        assert (old.quantity, old.status, old.phone) == (2, "已签收", "13812345678")
+        assert old.unit_price_fen == 199900  # filled from the catalog price by the migration
         assert session.scalar(select(func.count()).select_from(db.Product)) >= 40
         new = tickets.create_ticket(session, "suggestion", "多上新品")
         assert new.id == 3
