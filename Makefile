@@ -23,7 +23,7 @@ SHELL_PORT ?= 5006
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): PATH first, then pyenv.
 PYTHON310 ?= $(shell tools/find-python310)
 
-NLU_RESOURCES := data/nlu/catalog.yml nlu_resources/jieba/userdict.txt
+NLU_RESOURCES := data/nlu/catalog.yml data/nlu/faq.yml nlu_resources/jieba/userdict.txt
 
 .PHONY: help install check db nlu-resources train run shell test validate unit nlu-test story-test smoke browser fonts web-vendor speech eval bench report lock clean
 
@@ -60,7 +60,7 @@ check: $(STAMP)
 db: $(STAMP)
 	$(PY) -m zhiyin.seed
 
-$(NLU_RESOURCES) &: seed/products.yml tools/build_nlu_resources.py | $(STAMP)
+$(NLU_RESOURCES) &: seed/products.yml knowledge/faq.yml tools/build_nlu_resources.py | $(STAMP)
 	$(PY) -m tools.build_nlu_resources
 
 nlu-resources: $(NLU_RESOURCES)

@@ -9,6 +9,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from zhiyin.db import Order
+from zhiyin.services import orders
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,15 @@ def render(domain: Dict[str, Any], response: str, **values: Any) -> str:
     if not variations:
         raise KeyError(f"response {response!r} is not in the domain")
     return str(variations[0]["text"]).format(**values)
+
+
+def customer_order(session: Session, tracker: Tracker, order_id: Optional[str]) -> Optional[Order]:
+    """The order a customer asks about, or None.
+
+    Every order an action discloses or changes is looked up here: the one place where a check
+    that this customer may see the order (a verified phone or customer token) plugs in.
+    """
+    return orders.get_order(session, order_id) if order_id else None
 
 
 def database_guard(run: Callable[..., Awaitable[RunResult]]) -> Callable[..., Awaitable[RunResult]]:

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import RunResult, database_guard, render
+from actions.common import RunResult, customer_order, database_guard, render
 from zhiyin.db import Order, session_scope
 from zhiyin.services import orders
 
@@ -87,7 +87,7 @@ class ActionAnswerOrderStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         order_id = tracker.get_slot("order_id")
         with session_scope() as session:
-            order = orders.get_order(session, order_id) if order_id else None
+            order = customer_order(session, tracker, order_id)
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", order_id=order_id or "")
                 return []

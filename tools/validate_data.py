@@ -1,8 +1,9 @@
-"""`rasa data validate`, failing on every warning but one Rasa cannot know about.
+"""`rasa data validate`, failing on every warning but two Rasa cannot know about.
 
 Rasa warns that a response "is not used in any story or rule" when only a custom action
 sends it. Such a warning is accepted only if an action really names the response (or it is
-a form's `utter_ask_*` question); any other warning fails the check.
+a form's `utter_ask_*` question). It also warns that the retrieval intent `faq` is declared
+twice (domain.yml and the generated knowledge base). Any other warning fails the check.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ WARNING = re.compile(r"UserWarning: (.*)")
 # Responses sent by Rasa itself rather than by a story, rule or action.
 RASA_SENT = ("utter_ask_",)
 GATEWAY_SENT = {"utter_action_failed"}  # channels/action_gateway.py
+# The knowledge base's answers live beside its questions in data/nlu/faq.yml, so Rasa sees the
+# retrieval intent `faq` both there and in domain.yml, where it must be listed.
+KNOWN = (re.compile(r"duplicated intents have been found across multiple domain files: faq$"),)
 
 
 def responses_named_in_code() -> str:
@@ -31,6 +35,8 @@ def unexpected_warnings(output: str) -> List[str]:
     code = responses_named_in_code()
     problems = []
     for message in WARNING.findall(output):
+        if any(known.search(message.strip()) for known in KNOWN):
+            continue
         unused = UNUSED_RESPONSE.search(message)
         if unused:
             name = unused.group(1)

@@ -18,3 +18,10 @@ def test_truly_unused_response_and_other_warnings_fail():
         "Issue found in 'data/stories/x.yml': intent 'foo' is not in the domain."
     )
     assert len(unexpected_warnings(output)) == 2
+
+
+def test_the_knowledge_base_retrieval_intent_declared_twice_is_expected_but_no_other_duplicate():
+    faq = warning("The following duplicated intents have been found across multiple domain files: faq")
+    other = warning("The following duplicated intents have been found across multiple domain files: greet")
+    assert unexpected_warnings(faq) == []
+    assert len(unexpected_warnings(other)) == 1
