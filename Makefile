@@ -109,7 +109,7 @@ unit: $(STAMP) speech
 nlu-test: train
 	rm -rf results/nlu
 	$(RASA) test nlu --nlu tests/nlu_test.yml --model $(MODEL) --out results/nlu --quiet
-	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.95 --min-entity-f1 0.95
+	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.90 --min-entity-f1 0.95
 
 story-test: train
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) \

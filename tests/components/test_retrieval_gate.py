@@ -14,7 +14,9 @@ def message(intent: str, selector_confidence: float) -> Message:
             "text": "x",
             "intent": {"name": intent, "confidence": 0.99},
             "intent_ranking": [{"name": intent, "confidence": 0.99}],
-            "response_selector": {"faq": {"response": {"confidence": selector_confidence, "intent_response_key": "faq/a"}}},
+            "response_selector": {
+                "faq": {"response": {"confidence": selector_confidence, "intent_response_key": "faq/a"}}
+            },
         }
     )
 

@@ -3,9 +3,12 @@ database, as a customer would use them."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from zhiyin import db
+
+pytestmark = pytest.mark.servers
 
 
 def test_cancel_an_order_through_the_assistant(stack, engine):
