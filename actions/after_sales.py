@@ -11,7 +11,7 @@ from actions.common import RunResult
 from actions.requests import Request, handler
 from zhiyin.db import Order
 from zhiyin.services import after_sales, installation, orders, price_protection, refunds
-from zhiyin.services.installation import BookingRefused
+from zhiyin.services.refusal import RequestRefused
 from zhiyin.text import yuan
 
 MAX_LISTED = 3
@@ -126,7 +126,7 @@ class BookInstallation:
                 today=request.now.date(),
                 **request.origin,
             )
-        except BookingRefused as refused:
+        except RequestRefused as refused:
             request.say(
                 "utter_day_invalid" if refused.reason.startswith("day_") else "utter_installation_refused",
                 status=order.status,

@@ -10,7 +10,7 @@ from actions.common import RunResult
 from actions.requests import Request, handler
 from zhiyin.db import InvoiceRequest, Order
 from zhiyin.services import invoices, orders
-from zhiyin.services.invoices import InvoiceRefused
+from zhiyin.services.refusal import RequestRefused
 
 REFUSALS = {
     "cancelled": "utter_invoice_refused_cancelled",
@@ -61,7 +61,7 @@ class RequestInvoice:
                 email=request.slot("invoice_email") or "",
                 **request.origin,
             )
-        except InvoiceRefused as refused:
+        except RequestRefused as refused:
             request.say(REFUSALS[refused.reason])
             return []
         request.say(

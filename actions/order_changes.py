@@ -11,7 +11,7 @@ from actions.common import RunResult, render
 from actions.requests import Request, handler
 from zhiyin.db import Order
 from zhiyin.services import order_changes, orders, refunds
-from zhiyin.services.order_changes import ChangeRefused
+from zhiyin.services.refusal import RequestRefused
 from zhiyin.text import yuan
 
 # Why an order can no longer be changed -> what the customer is told.
@@ -71,7 +71,7 @@ class ChangeAddress:
             return []
         try:
             order_changes.change_address(request.session, request.order, request.slot("new_address"), **request.origin)
-        except ChangeRefused:
+        except RequestRefused:
             request.say("utter_address_invalid")
             return []
         request.say("utter_address_changed", address=request.order.address)
@@ -90,7 +90,7 @@ class RescheduleDelivery:
         day = date.fromisoformat(request.slot("delivery_day"))
         try:
             order_changes.reschedule(request.session, request.order, day, today=request.now.date(), **request.origin)
-        except ChangeRefused:
+        except RequestRefused:
             request.say("utter_day_invalid")
             return []
         request.say("utter_delivery_rescheduled", day=day.isoformat())

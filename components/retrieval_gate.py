@@ -12,7 +12,7 @@ confidence. `threshold` is the selector confidence below which that happens.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
@@ -26,7 +26,7 @@ RESPONSE_SELECTOR_KEY = "response_selector"
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RetrievalConfidenceGate(FallbackClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**FallbackClassifier.get_default_config(), RETRIEVAL_INTENT_KEY: "faq", "threshold": 0.3}
 
     def selector_confidence(self, message: Message) -> float:

@@ -12,6 +12,7 @@ from zhiyin.db import InstallationBooking, Order, Product
 from zhiyin.services import orders
 from zhiyin.services.dates import AFTERNOON, MORNING
 from zhiyin.services.order_changes import day_problem
+from zhiyin.services.refusal import RequestRefused
 
 INSTALL, REPAIR = "install", "repair"
 KIND_NAMES = {INSTALL: "安装", REPAIR: "维修"}
@@ -20,12 +21,6 @@ WINDOW_NAMES = {MORNING: "上午 9:00–12:00", AFTERNOON: "下午 14:00–18:00
 INSTALLED_CATEGORIES = ("空调", "冰箱", "洗衣机", "电视")
 INSTALLED_NAME_WORDS = ("热水器",)
 _REPAIR_WORDS = re.compile(r"修|坏|故障|不制冷|不制热|不工作|不转|漏水|漏电|异响|报错|没反应|打不开|开不了机")
-
-
-class BookingRefused(ValueError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def is_installed_at_home(product: Product) -> bool:
@@ -49,16 +44,16 @@ def book(
     channel: Optional[str] = None,
     sender: Optional[str] = None,
 ) -> InstallationBooking:
-    """Book a technician's visit for an appliance of the order; BookingRefused says why not."""
+    """Book a technician's visit for an appliance of the order; RequestRefused says why not."""
     if not is_installed_at_home(order.product):
-        raise BookingRefused("not_installed")
+        raise RequestRefused("not_installed")
     if order.status in (orders.CANCELLED, orders.RETURNING):
-        raise BookingRefused("cancelled")
+        raise RequestRefused("cancelled")
     problem = day_problem(day, today)
     if problem:
-        raise BookingRefused(f"day_{problem}")
+        raise RequestRefused(f"day_{problem}")
     if window not in WINDOW_NAMES:
-        raise BookingRefused("window")
+        raise RequestRefused("window")
     booking = InstallationBooking(
         order_id=order.order_id,
         kind=kind,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from zhiyin.db import InvoiceRequest, Order
 from zhiyin.services import orders
+from zhiyin.services.refusal import RequestRefused
 from zhiyin.text import normalize
 
 NORMAL, SPECIAL = "normal", "special"
@@ -23,14 +24,6 @@ _CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PERSONAL = re.compile(r"^(个人|本人|自己|个人抬头|我自己|私人)$")
-
-
-class InvoiceRefused(ValueError):
-    """The invoice cannot be requested as asked; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_kind(text: Optional[str]) -> Optional[str]:
@@ -98,17 +91,17 @@ def request_invoice(
     channel: Optional[str] = None,
     sender: Optional[str] = None,
 ) -> InvoiceRequest:
-    """Record an invoice request for an order; InvoiceRefused when it cannot be issued as asked."""
+    """Record an invoice request for an order; RequestRefused when it cannot be issued as asked."""
     if order.status == orders.CANCELLED:
-        raise InvoiceRefused("cancelled")
+        raise RequestRefused("cancelled")
     if kind not in KIND_NAMES:
-        raise InvoiceRefused("kind")
+        raise RequestRefused("kind")
     if kind == SPECIAL and title == PERSONAL_TITLE:
-        raise InvoiceRefused("special_needs_company")
+        raise RequestRefused("special_needs_company")
     if needs_credit_code(kind, title) and not (tax_id and extract_credit_code(tax_id) == tax_id):
-        raise InvoiceRefused("credit_code")
+        raise RequestRefused("credit_code")
     if not extract_email(email):
-        raise InvoiceRefused("email")
+        raise RequestRefused("email")
     request = InvoiceRequest(
         order_id=order.order_id,
         kind=kind,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from zhiyin.db import Order, Refund
 from zhiyin.services import orders
 from zhiyin.services.refunds import start_refund
+from zhiyin.services.refusal import RequestRefused
 from zhiyin.text import normalize
 
 # How far ahead a delivery day may be moved.
@@ -20,14 +21,6 @@ MAX_DAYS_AHEAD = 14
 MIN_ADDRESS_CHARS = 8
 # A delivery address names a place: a province, city, district, street, building or number.
 _ADDRESS_WORDS = re.compile(r"省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|幢|楼|室|单元|小区|大厦|公寓|花园")
-
-
-class ChangeRefused(ValueError):
-    """The order cannot be changed this way; `reason` says why (a code the adapters word)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def refusal_reason(order: Order) -> str:
@@ -43,7 +36,7 @@ def refusal_reason(order: Order) -> str:
 
 def _check_changeable(order: Order) -> None:
     if not orders.is_changeable(order):
-        raise ChangeRefused(refusal_reason(order))
+        raise RequestRefused(refusal_reason(order))
 
 
 def cancel(session: Session, order: Order, *, channel: Optional[str] = None, sender: Optional[str] = None) -> Refund:
@@ -71,7 +64,7 @@ def change_address(
     """Deliver the order to a new address; returns the old one (may be empty)."""
     _check_changeable(order)
     if address_problem(address):
-        raise ChangeRefused("bad_address")
+        raise RequestRefused("bad_address")
     previous, order.address = order.address or "", address.strip()
     orders.record_action(
         session, order, "change_address", f"{previous} -> {order.address}", channel=channel, sender=sender
@@ -103,7 +96,7 @@ def reschedule(
     _check_changeable(order)
     problem = day_problem(day, today)
     if problem:
-        raise ChangeRefused(f"day_{problem}")
+        raise RequestRefused(f"day_{problem}")
     previous = order.delivery_date
     order.delivery_date = day
     orders.record_action(session, order, "reschedule", f"{previous} -> {day}", channel=channel, sender=sender)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from zhiyin.db import InstallationBooking, Order
 from zhiyin.services import installation
-from zhiyin.services.installation import BookingRefused
+from zhiyin.services.refusal import RequestRefused
 
 TODAY = date(2026, 11, 27)
 FRIDGE = "202611240456"
@@ -50,7 +50,7 @@ def test_booking_a_visit(session):
     ],
 )
 def test_visits_that_cannot_be_booked(session, order_id, day, window, reason):
-    with pytest.raises(BookingRefused) as refused:
+    with pytest.raises(RequestRefused) as refused:
         installation.book(
             session,
             session.get(Order, order_id),

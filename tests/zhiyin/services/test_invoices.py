@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from zhiyin.db import InvoiceRequest, Order
 from zhiyin.services import invoices
-from zhiyin.services.invoices import InvoiceRefused
+from zhiyin.services.refusal import RequestRefused
 
 VALID_CODE = "91350100M000100Y43"
 
@@ -77,7 +77,7 @@ def test_request_for_a_company_is_stored(session):
     ],
 )
 def test_requests_that_cannot_be_issued(session, order_id, kind, title, tax_id, email, reason):
-    with pytest.raises(InvoiceRefused) as refused:
+    with pytest.raises(RequestRefused) as refused:
         invoices.request_invoice(
             session, session.get(Order, order_id), kind=kind, title=title, tax_id=tax_id, email=email
         )

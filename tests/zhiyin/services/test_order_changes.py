@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from zhiyin.db import Order, OrderAction, Refund
 from zhiyin.services import order_changes, orders
-from zhiyin.services.order_changes import ChangeRefused
+from zhiyin.services.refusal import RequestRefused
 
 NOT_SHIPPED = "202611016468"  # 待发货, 美的对开门冰箱 x1, paid 3599 by 支付宝
 IN_TRANSIT = "202611088387"
@@ -49,7 +49,7 @@ def test_no_change_once_shipped_and_nothing_is_written(session, order_id, reason
         lambda: order_changes.change_address(session, order, "上海市浦东新区张江路88号"),
         lambda: order_changes.reschedule(session, order, date(2026, 11, 30), today=TODAY),
     ):
-        with pytest.raises(ChangeRefused) as refused:
+        with pytest.raises(RequestRefused) as refused:
             change()
         assert refused.value.reason == reason
     assert order.status == status and logged(session, order_id) == []
@@ -75,7 +75,7 @@ def test_reschedule_within_two_weeks(session):
     order_changes.reschedule(session, order, date(2026, 12, 5), today=TODAY)
     assert order.delivery_date == date(2026, 12, 5)
     for day, reason in ((TODAY, "day_past"), (date(2026, 12, 30), "day_too_far")):
-        with pytest.raises(ChangeRefused, match=reason):
+        with pytest.raises(RequestRefused, match=reason):
             order_changes.reschedule(session, order, day, today=TODAY)
     assert order.delivery_date == date(2026, 12, 5)
 
