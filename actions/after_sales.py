@@ -7,7 +7,7 @@ from typing import List
 
 from rasa_sdk import Tracker
 
-from actions.common import RunResult
+from actions.common import RunResult, event_intent
 from actions.requests import Request, handler
 from zhiyin.db import Order
 from zhiyin.services import after_sales, installation, orders, price_protection, refunds
@@ -147,9 +147,6 @@ class BookInstallation:
 def first_request_text(tracker: Tracker) -> str:
     """The message that asked for the visit (the latest book_installation one): repair or install."""
     for event in reversed(tracker.events):
-        if (
-            event.get("event") == "user"
-            and (event.get("parse_data") or {}).get("intent", {}).get("name") == "book_installation"
-        ):
+        if event.get("event") == "user" and event_intent(event) == "book_installation":
             return str(event.get("text") or "")
     return ""

@@ -7,7 +7,8 @@ from typing import List
 
 from rasa_sdk import Tracker
 
-from actions.common import RunResult, render
+from actions.common import RunResult
+from actions.orders import latest_event_text
 from actions.requests import Request, handler
 from zhiyin.db import Order
 from zhiyin.services import order_changes, orders, refunds
@@ -111,18 +112,7 @@ class UrgeDelivery:
             else:
                 request.say("utter_urge_not_shipped", ship_by=f"{urge.ship_by:%Y-%m-%d %H:%M}")
         elif urge.stage == "in_transit":
-            event = orders.latest_event(order)
-            latest = (
-                render(
-                    request.domain,
-                    "utter_order_latest_event",
-                    time=f"{event.time:%Y-%m-%d %H:%M}",
-                    place=f"{event.location} " if event.location else "",
-                    description=event.description,
-                )
-                if event
-                else ""
-            )
+            latest = latest_event_text(request.domain, order)
             request.say("utter_urge_in_transit", status=order.status, expected=urge.expected.isoformat(), latest=latest)
         elif urge.stage == "delivered":
             request.say("utter_urge_delivered")

@@ -33,12 +33,20 @@ def describe_order(domain: Dict[str, Any], order: Order) -> str:
     ]
     if order.carrier:
         lines.append(render(domain, "utter_order_carrier", carrier=order.carrier, tracking_no=order.tracking_no))
-    event = orders.latest_event(order)
-    if event:
-        place = f"{event.location} " if event.location else ""
-        time = f"{event.time:%Y-%m-%d %H:%M}"
-        lines.append(render(domain, "utter_order_latest_event", time=time, place=place, description=event.description))
+    latest = latest_event_text(domain, order)
+    if latest:
+        lines.append(latest)
     return "\n".join(lines)
+
+
+def latest_event_text(domain: Dict[str, Any], order: Order) -> str:
+    """The order's latest tracking event as one line (utter_order_latest_event), or "" without one."""
+    event = orders.latest_event(order)
+    if event is None:
+        return ""
+    place = f"{event.location} " if event.location else ""
+    time = f"{event.time:%Y-%m-%d %H:%M}"
+    return render(domain, "utter_order_latest_event", time=time, place=place, description=event.description)
 
 
 def check_order_id(value: Any, dispatcher: CollectingDispatcher, *, allow_none: bool = False) -> Optional[str]:

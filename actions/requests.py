@@ -171,13 +171,13 @@ class ValidateOrderRequestForm(FormValidationAction):
     def validate_install_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if value is True or SAME_ADDRESS in str(value or ""):
+        if SAME_ADDRESS in str(value or ""):  # the button (affirm) or typed
             with session_scope() as session:
                 order = customer_order(session, tracker, tracker.get_slot("order_id"))
                 address = order.address if order is not None else None
             if address:
                 return {"install_address": address}
-        if value is True or order_changes.address_problem(str(value or "")):
+        if order_changes.address_problem(str(value or "")):
             dispatcher.utter_message(response="utter_address_invalid")
             return {"install_address": None}
         return {"install_address": str(value).strip()}

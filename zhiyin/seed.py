@@ -128,7 +128,9 @@ def _insert_orders(session: Session, orders: List[Dict[str, Any]]) -> None:
 
 def _insert_service_records(session: Session, service: Dict[str, Any]) -> None:
     """Sample refunds, after-sales cases and invoices, each inserted once."""
-    refunds = {(r.order_id, r.requested_at) for r in session.scalars(select(Refund))}
+    # Only the seeded orders' rows are looked at: a shop's own refunds and invoices can be many.
+    seeded = {item["order_id"] for key in ("refunds", "invoices") for item in service.get(key, [])}
+    refunds = {(r.order_id, r.requested_at) for r in session.scalars(select(Refund).where(Refund.order_id.in_(seeded)))}
     for item in service.get("refunds", []):
         if (item["order_id"], _time(item["requested_at"])) in refunds:
             continue
@@ -143,7 +145,8 @@ def _insert_service_records(session: Session, service: Dict[str, Any]) -> None:
                 completed_at=_time(item.get("completed_at")),
             )
         )
-    cases = set(session.scalars(select(AfterSalesCase.case_no)))
+    case_numbers = [item["case_no"] for item in service.get("after_sales", [])]
+    cases = set(session.scalars(select(AfterSalesCase.case_no).where(AfterSalesCase.case_no.in_(case_numbers))))
     for item in service.get("after_sales", []):
         if item["case_no"] in cases:
             continue
@@ -160,7 +163,10 @@ def _insert_service_records(session: Session, service: Dict[str, Any]) -> None:
                 updated_at=_time(item["updated_at"]),
             )
         )
-    invoices = {(i.order_id, i.created_at) for i in session.scalars(select(InvoiceRequest))}
+    invoices = {
+        (i.order_id, i.created_at)
+        for i in session.scalars(select(InvoiceRequest).where(InvoiceRequest.order_id.in_(seeded)))
+    }
     for item in service.get("invoices", []):
         if (item["order_id"], _time(item["created_at"])) in invoices:
             continue

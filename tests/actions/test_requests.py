@@ -145,7 +145,7 @@ def test_a_personal_title_is_refused_for_a_special_invoice(dispatcher, make_trac
 
 def test_same_address_takes_the_orders_own(database, session, dispatcher, make_tracker, domain, form):
     tracker = make_tracker("同收货地址", "affirm", slots={"order_id": FRIDGE})
-    result = form.validate_install_address(True, dispatcher, tracker, domain)
+    result = form.validate_install_address(requests.SAME_ADDRESS, dispatcher, tracker, domain)
     assert result == {"install_address": session.get(Order, FRIDGE).address} and dispatcher.messages == []
 
 

@@ -46,3 +46,16 @@ def test_seed_updates_changed_rows(database, session, tmp_path):
     session.expire_all()
     product = session.scalar(select(Product).where(Product.sku == catalog["products"][0]["sku"]))
     assert product.price_fen == 150
+
+
+def test_each_products_latest_price_point_is_its_catalog_price(session):
+    """seed/prices.yml and seed/products.yml must agree on today's price (price protection reads both)."""
+    from datetime import datetime
+
+    from zhiyin.db import PricePoint
+    from zhiyin.services.price_protection import price_at
+
+    skus = set(session.scalars(select(PricePoint.product_sku)))
+    assert skus
+    for product in session.scalars(select(Product).where(Product.sku.in_(skus))):
+        assert price_at(session, product, datetime.max) == product.price_fen, product.sku
