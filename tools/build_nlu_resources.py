@@ -2,8 +2,8 @@
 
 Writes
 - ``nlu_resources/jieba/userdict.txt``: jieba user dictionary, so "华为Mate60" stays one token;
-- ``data/nlu/catalog.yml``: lookup tables ``product`` and ``company`` and entity synonyms
-  (aliases -> canonical name, e.g. Apple/iPhone -> 苹果);
+- ``data/nlu/catalog.yml``: lookup tables ``product``, ``company`` and ``brand`` (brands the shop
+  does not sell) and entity synonyms (aliases -> canonical name, e.g. Apple/iPhone -> 苹果);
 - ``data/nlu/faq.yml``: the knowledge base (``knowledge/faq.yml``, which the support team edits)
   as retrieval intents ``faq/<id>`` with their answers ``utter_faq/<id>`` for the ResponseSelector.
 
@@ -54,6 +54,7 @@ def catalog_names(catalog: Dict) -> Dict[str, Dict[str, List[str]]]:
     return {
         "product": {p["name"]: _unique(p.get("aliases", [])) for p in catalog["products"]},
         "company": {c["name"]: _unique(c.get("aliases", [])) for c in catalog["companies"]},
+        "brand": {b: [] for b in _unique(catalog.get("other_brands", []))},
     }
 
 
@@ -65,7 +66,7 @@ def render_userdict(names: Dict[str, Dict[str, List[str]]]) -> str:
         for word in [name, *aliases]
         if " " not in word  # jieba dictionary entries cannot contain spaces
     )
-    tags = {"product": "nz", "company": "nt"}
+    tags = {"product": "nz", "company": "nt", "brand": "nt"}
     lines = []
     for entity, by_name in names.items():
         for name, aliases in by_name.items():

@@ -57,6 +57,17 @@ def test_unknown_product_suggests_closest(database, dispatcher, make_tracker, do
     assert slot_events(events) == {"product": None}
 
 
+def test_a_model_we_do_not_sell_is_named_and_the_one_it_extends_offered_first(
+    database, dispatcher, make_tracker, domain
+):
+    tracker = make_tracker("iPhone 15 Pro Max多少钱", "ask_price", [entity("product", "iPhone 15 Pro Max")])
+    run_action(ActionAnswerProduct(), dispatcher, tracker, domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_product_not_found_suggest"
+    assert message["mention"] == "iPhone 15 Pro Max"
+    assert message["buttons"][0]["payload"] == '/ask_price{"product": "iPhone15Pro"}'
+
+
 def test_unknown_product_without_close_match(database, dispatcher, make_tracker, domain):
     run_action(
         ActionAnswerProduct(),

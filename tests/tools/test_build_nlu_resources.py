@@ -19,7 +19,9 @@ def test_userdict_has_every_product_once_and_no_spaces():
 def test_catalog_nlu_has_lookups_and_unambiguous_synonyms():
     nlu = yaml.safe_load(build.outputs()[build.CATALOG_NLU])["nlu"]
     lookups = {item["lookup"] for item in nlu if "lookup" in item}
-    assert lookups == {"product", "company"}
+    assert lookups == {"product", "company", "brand"}
+    brands = next(item for item in nlu if item.get("lookup") == "brand")["examples"]
+    assert "- 诺基亚\n" in brands and "- 华为\n" not in brands
     synonyms = {}
     for item in nlu:
         if "synonym" in item:

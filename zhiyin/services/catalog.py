@@ -47,7 +47,8 @@ def suggest_products(session: Session, mention: str, limit: int = 3) -> List[Sug
     """Closest catalog products to an unknown mention, best first.
 
     Matches against product names, aliases and "company + name", so "华为的平板" finds the
-    Huawei tablet and "苹果16" finds the iPhone.
+    Huawei tablet and "苹果16" finds the iPhone; a mention that extends a catalog name
+    (「iPhone 15 Pro Max」) puts that product first.
     """
     key = normalize(mention)
     if not key:
@@ -58,6 +59,11 @@ def suggest_products(session: Session, mention: str, limit: int = 3) -> List[Sug
             choices.setdefault(normalize(name), product)
         choices.setdefault(normalize(product.company + product.category), product)
     matches = process.extract(key, list(choices), scorer=fuzz.WRatio, limit=None, score_cutoff=SUGGESTION_CUTOFF)
+    # A model the catalog lacks that extends one it has (「iPhone 15 Pro Max」, 「红米K70至尊版」):
+    # the longest name it starts with is the closest product.
+    extended = max((choice for choice in choices if key.startswith(choice) and key != choice), key=len, default=None)
+    if extended:
+        matches.append((extended, 100.0, -1))
     best: Dict[str, Suggestion] = {}
     for choice, score, _ in matches:
         product = choices[choice]

@@ -38,6 +38,22 @@ def test_suggestions_contain_closest_products(session, mention, expected):
     assert len(names) <= 3
 
 
+@pytest.mark.parametrize(
+    "mention, closest",
+    [
+        # Models the catalog lacks, as the catalog extractor passes them on: the model we sell
+        # that they extend comes first.
+        ("iPhone 15 Pro Max", "iPhone15Pro"),
+        ("红米K70至尊版", "红米K70"),
+        ("华为mate60pro", "华为Mate60"),
+        ("小米14 Ultra", "小米14"),
+    ],
+)
+def test_the_model_a_mention_extends_is_suggested_first(session, mention, closest):
+    assert catalog.find_product(session, mention) is None
+    assert catalog.suggest_products(session, mention)[0].product.name == closest
+
+
 def test_suggestions_are_ranked_and_unrelated_text_gets_none(session):
     ranked = catalog.suggest_products(session, "苹果16")
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
