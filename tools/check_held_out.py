@@ -1,8 +1,9 @@
 """A held-out example that nearly copies a training example measures memory, not understanding.
 
-Fails (exit 1) when an example of the held-out set has a character n-gram similarity of 0.8 or
-more (cosine of character 1–3-gram TF-IDF vectors) with any training example under data/nlu/,
-and lists those pairs. Run by `make validate`.
+Fails (exit 1) when an example of a held-out set (tests/nlu_test.yml, tests/nlu_hard.yml,
+tests/out_of_scope_held_out.yml) has a character n-gram similarity of 0.8 or more (cosine of
+character 1–3-gram TF-IDF vectors) with any training example under data/nlu/, and lists those
+pairs. Run by `make validate`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from typing import List, Optional, Sequence, Tuple
 
 from zhiyin.paths import PROJECT_ROOT
 
-HELD_OUT = PROJECT_ROOT / "tests" / "nlu_test.yml"
+HELD_OUT = [
+    PROJECT_ROOT / "tests" / "nlu_test.yml",
+    PROJECT_ROOT / "tests" / "nlu_hard.yml",
+    PROJECT_ROOT / "tests" / "out_of_scope_held_out.yml",
+]
 TRAINING = PROJECT_ROOT / "data" / "nlu"
 THRESHOLD = 0.8
 
@@ -45,16 +50,16 @@ def near_duplicates(
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--held-out", type=Path, default=HELD_OUT)
+    parser.add_argument("--held-out", type=Path, nargs="+", default=HELD_OUT)
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
     args = parser.parse_args(argv)
-    held_out = texts(args.held_out)
+    held_out = [text for path in args.held_out for text in texts(path)]
     found = near_duplicates(held_out, texts(TRAINING), args.threshold)
     if found:
         print(f"{len(found)} held-out examples are near-copies of training examples (similarity >= {args.threshold}):")
         print("\n".join(f"  {score:.2f}  {text}  ~  {twin}" for score, text, twin in found))
         return 1
-    print(f"held-out set: {len(held_out)} examples, none within {args.threshold} of a training example")
+    print(f"held-out sets: {len(held_out)} examples, none within {args.threshold} of a training example")
     return 0
 
 
