@@ -111,6 +111,9 @@ def markdown(rows: List[List[str]], misses: List[str]) -> str:
             "",
             table(["input", "intent accuracy", "CER"], rows),
             "",
+            f"Speech-vs-typed gap (shipped engine): {(float(rows[0][1]) - float(rows[1][1])) * 100:.1f} points "
+            "(target: within 5).",
+            "",
             "Misclassified:" if misses else "No misclassified utterances.",
             "",
             *misses,

@@ -60,3 +60,38 @@ def test_baselines_change_only_the_learners():
     )
     diet = next(s for s in intents_only if s["name"].endswith("DIETClassifier"))
     assert diet["entity_recognition"] is False and "CRFEntityExtractor" in names(intents_only)
+
+
+@pytest.mark.parametrize(
+    "ablation, removed",
+    [
+        ("-char-ngrams", ["CountVectorsFeaturizer"]),
+        ("-word-counts", ["CountVectorsFeaturizer"]),
+        ("-regex-lexical", ["RegexFeaturizer", "LexicalSyntacticFeaturizer"]),
+        ("-catalog-extractor", ["CatalogEntityExtractor"]),
+    ],
+)
+def test_each_ablation_removes_only_its_features(ablation, removed):
+    shipped = [s["name"].rsplit(".", 1)[-1] for s in pipeline_config("diet")["pipeline"]]
+    ablated = pipeline_config(ablation)["pipeline"]
+    names = [s["name"].rsplit(".", 1)[-1] for s in ablated]
+    remaining = list(shipped)
+    for name in removed:
+        remaining.remove(name)
+    assert names == remaining
+    counts = [s for s in ablated if s["name"] == "CountVectorsFeaturizer"]
+    if ablation == "-char-ngrams":
+        assert all(s.get("analyzer", "word") == "word" for s in counts)
+    if ablation == "-word-counts":
+        assert [s.get("analyzer") for s in counts] == ["char_wb"]
+
+
+def test_no_compared_pipeline_has_the_knowledge_base_selector():
+    for name in ("diet", "lr+crf", "-char-ngrams"):
+        names = [s["name"].rsplit(".", 1)[-1] for s in pipeline_config(name)["pipeline"]]
+        assert "ResponseSelector" not in names and "RetrievalConfidenceGate" not in names
+
+
+def test_an_unknown_pipeline_is_refused():
+    with pytest.raises(ValueError):
+        pipeline_config("no-such-pipeline")
