@@ -95,6 +95,8 @@ EDITION = re.compile(r"(至尊版|青春版|典藏版|标准版|增强版|旗舰
 MODEL_TOKEN = re.compile(r"(\s*)([A-Za-z]+\d*[A-Za-z]*|\d+[A-Za-z]*|\+)")
 # Storage, power, size: not part of the model's name (「iPhone 15 Pro 256G」).
 CAPACITY = re.compile(r"^(\d+(g|gb|t|tb|w|mah|hz|mm|寸)|\d{3,})$", re.IGNORECASE)
+# What follows a number that measures something: a unit, a decimal point, a storage "+".
+MEASURE = re.compile(r"[升匹寸米斤克元块号台个件瓦度岁]|\.\d|\+\d")
 MAX_MODEL_TOKENS = 4
 
 
@@ -141,8 +143,8 @@ def model_suffix(text: str, start: int, anchor: str) -> int:
         if not match:
             break
         spaced, word = bool(match.group(1)), match.group(2)
-        if CAPACITY.match(word):
-            break
+        if CAPACITY.match(word) or MEASURE.match(folded, match.end()) and word[-1].isdigit():
+            break  # 「256G」, 「1.5匹」, 「60升」, 「12+512」: a size, not the model's name
         digit = any(c.isdigit() for c in word)
         if spaced and not digit and word.lower() not in SERIES_WORDS:
             break

@@ -92,6 +92,10 @@ def test_the_case_list_covers_the_catalog():
         # What follows a catalog name but is not part of it.
         ("小米14 2台", [("product", "小米14", "小米14")]),
         ("iPhone15 256G 黑色", [("product", "iPhone15", "iPhone15")]),
+        ("格力云佳空调1.5匹的多少钱", [("product", "格力云佳空调", "格力云佳空调")]),
+        ("海尔热水器60升的有货吗", [("product", "海尔热水器", "海尔热水器")]),
+        ("红米k7012+512的还有吗", [("product", "红米k70", "红米K70")]),
+        ("华为Mate60 Pro+", [("product", "华为Mate60 Pro+", "华为Mate60 Pro+")]),
         ("订单202611016468里的MacBook Air", [("product", "MacBook Air", "MacBookAir")]),
         # A brand without a model is the company, ours or not.
         ("Xiaomi的手机有哪些", [("company", "Xiaomi", "小米")]),
