@@ -7,10 +7,10 @@ knowledge base's answer selector (ResponseSelector and its gate: tools/kb_eval.p
   lr+crf               LogisticRegressionClassifier for intents, CRFEntityExtractor for entities;
   diet-intents         DIET with entity recognition off, plus CRFEntityExtractor (what joint
                        training contributes);
-  -char-ngrams         without the character 1-4-gram counts;
-  -word-counts         without the jieba word counts;
-  -regex-lexical       without the regex/lookup and lexical-syntactic features;
-  -catalog-extractor   without the deterministic catalog extractor (DIET's entities only).
+  no-char-ngrams       without the character 1-4-gram counts;
+  no-word-counts       without the jieba word counts;
+  no-regex-lexical     without the regex/lookup and lexical-syntactic features;
+  no-catalog-extractor without the deterministic catalog extractor (DIET's entities only).
 
 Each is trained on data/nlu (wall time and model size recorded) and scored on the three held-out
 sets by its final decisions (tools/held_out_eval.py) and on ASR transcripts of the synthesised
@@ -44,10 +44,10 @@ PIPELINES = {
     "diet": "DIET: intents + entities jointly (shipped)",
     "lr+crf": "LogisticRegression intents + CRF entities",
     "diet-intents": "DIET intents only + CRF entities",
-    "-char-ngrams": "shipped without character n-grams",
-    "-word-counts": "shipped without word counts",
-    "-regex-lexical": "shipped without regex/lookup and lexical features",
-    "-catalog-extractor": "shipped without the catalog extractor",
+    "no-char-ngrams": "shipped without character n-grams",
+    "no-word-counts": "shipped without word counts",
+    "no-regex-lexical": "shipped without regex/lookup and lexical features",
+    "no-catalog-extractor": "shipped without the catalog extractor",
 }
 CROSS_VALIDATED = {"diet"}
 # Which knowledge-base answer to give is scored by tools/kb_eval.py; left out here, every pipeline
@@ -63,10 +63,10 @@ def _removed_by(name: str, step: Dict[str, Any]) -> bool:
     """Whether ablation `name` drops this pipeline step."""
     short = step["name"].rsplit(".", 1)[-1]
     return {
-        "-char-ngrams": _is_char_counts(step),
-        "-word-counts": short == "CountVectorsFeaturizer" and not _is_char_counts(step),
-        "-regex-lexical": short in ("RegexFeaturizer", "LexicalSyntacticFeaturizer"),
-        "-catalog-extractor": short == "CatalogEntityExtractor",
+        "no-char-ngrams": _is_char_counts(step),
+        "no-word-counts": short == "CountVectorsFeaturizer" and not _is_char_counts(step),
+        "no-regex-lexical": short in ("RegexFeaturizer", "LexicalSyntacticFeaturizer"),
+        "no-catalog-extractor": short == "CatalogEntityExtractor",
     }.get(name, False)
 
 

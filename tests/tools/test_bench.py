@@ -65,10 +65,10 @@ def test_baselines_change_only_the_learners():
 @pytest.mark.parametrize(
     "ablation, removed",
     [
-        ("-char-ngrams", ["CountVectorsFeaturizer"]),
-        ("-word-counts", ["CountVectorsFeaturizer"]),
-        ("-regex-lexical", ["RegexFeaturizer", "LexicalSyntacticFeaturizer"]),
-        ("-catalog-extractor", ["CatalogEntityExtractor"]),
+        ("no-char-ngrams", ["CountVectorsFeaturizer"]),
+        ("no-word-counts", ["CountVectorsFeaturizer"]),
+        ("no-regex-lexical", ["RegexFeaturizer", "LexicalSyntacticFeaturizer"]),
+        ("no-catalog-extractor", ["CatalogEntityExtractor"]),
     ],
 )
 def test_each_ablation_removes_only_its_features(ablation, removed):
@@ -80,14 +80,14 @@ def test_each_ablation_removes_only_its_features(ablation, removed):
         remaining.remove(name)
     assert names == remaining
     counts = [s for s in ablated if s["name"] == "CountVectorsFeaturizer"]
-    if ablation == "-char-ngrams":
+    if ablation == "no-char-ngrams":
         assert all(s.get("analyzer", "word") == "word" for s in counts)
-    if ablation == "-word-counts":
+    if ablation == "no-word-counts":
         assert [s.get("analyzer") for s in counts] == ["char_wb"]
 
 
 def test_no_compared_pipeline_has_the_knowledge_base_selector():
-    for name in ("diet", "lr+crf", "-char-ngrams"):
+    for name in ("diet", "lr+crf", "no-char-ngrams"):
         names = [s["name"].rsplit(".", 1)[-1] for s in pipeline_config(name)["pipeline"]]
         assert "ResponseSelector" not in names and "RetrievalConfidenceGate" not in names
 
