@@ -218,8 +218,53 @@ class InstallationBooking(Base):
         return f"AZ{self.created_at:%Y%m%d}{self.id:04d}"
 
 
+class Staff(Base):
+    """A person on the support team who works in the desk (/agent/): an agent or a lead."""
+
+    __tablename__ = "staff"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), unique=True, nullable=False)
+    display_name = Column(String(64), nullable=False)  # what customers see: 客服{display_name}
+    role = Column(String(16), nullable=False, default="agent")  # agent / lead
+    password_hash = Column(String(256), nullable=False)  # Argon2id
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+
+
+class StaffSession(Base):
+    """A signed-in desk session; the cookie holds the token, the database only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), unique=True, nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    last_seen_at = Column(DateTime, nullable=False, default=datetime.now)
+    expires_at = Column(DateTime, nullable=False)
+
+    staff = relationship(Staff, lazy="joined")
+
+
+class LoginFailure(Base):
+    """A failed desk login, counted per username and per client address to throttle guessing."""
+
+    __tablename__ = "login_failures"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, index=True)
+    address = Column(String(64), nullable=False, index=True)
+    at = Column(DateTime, nullable=False, default=datetime.now)
+
+
 class Ticket(Base):
-    """A complaint, suggestion or handoff request that a person on the team will follow up."""
+    """A complaint, suggestion, handoff or call-back request that a person on the team follows up.
+
+    Workflow: open -> in_progress -> resolved -> closed. A handoff that an agent holds
+    (in_progress with an assignee and `claimed_at`) is a live conversation the bot stays out of.
+    """
 
     __tablename__ = "tickets"
 
@@ -233,11 +278,67 @@ class Ticket(Base):
     sender = Column(String(128))
     created_at = Column(DateTime, nullable=False, default=datetime.now)
     status = Column(String(16), nullable=False, default="open")
+    assignee_id = Column(Integer, ForeignKey("staff.id"), index=True)
+    updated_at = Column(DateTime)
+    claimed_at = Column(DateTime)  # when an agent took the live conversation over
+    first_response_at = Column(DateTime)  # the first agent reply to the customer
+    closed_at = Column(DateTime)
+    rating = Column(Integer)  # the customer's satisfaction, 1-5, after the conversation was closed
+
+    assignee = relationship(Staff, lazy="joined")
 
     @property
     def number(self) -> str:
         """The ticket number quoted to customers, e.g. ``ZY202611270042``."""
         return f"ZY{self.created_at:%Y%m%d}{self.id:04d}"
+
+
+class TicketNote(Base):
+    """An internal note on a ticket: the team sees it, the customer never does."""
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, index=True)
+    author_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+
+    author = relationship(Staff, lazy="joined")
+
+
+class TicketChange(Base):
+    """Who changed what on a ticket, and when (status, assignee, a phone number revealed…).
+
+    `actor_id` is empty for changes the system made (a claim that timed out)."""
+
+    __tablename__ = "ticket_changes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, index=True)
+    actor_id = Column(Integer, ForeignKey("staff.id"))
+    field = Column(String(32), nullable=False)
+    old = Column(String(128))
+    new = Column(String(128))
+    at = Column(DateTime, nullable=False, default=datetime.now)
+
+    actor = relationship(Staff, lazy="joined")
+
+
+class AgentMessage(Base):
+    """What an agent wrote to a customer; `delivered_at` stays empty until a channel that cannot
+    be pushed to (REST) has handed it over on the customer's next call."""
+
+    __tablename__ = "agent_messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, index=True)
+    sender = Column(String(128), nullable=False, index=True)
+    channel = Column(String(32))
+    agent_id = Column(Integer, ForeignKey("staff.id"))
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    delivered_at = Column(DateTime)
 
 
 @cache

@@ -57,11 +57,20 @@ def test_a_database_from_before_migrations_upgrades_with_its_rows(empty_engine):
                 "VALUES ('202601010001', 'HW-OLD', 2, '13812345678', '已签收', '2026-01-01 10:00:00')"
             )
         )
-    with db.session_scope(empty_engine) as session:
-        session.add(
-            db.Ticket(kind="complaint", text="冰箱门有凹痕", phone="13812345678", created_at=datetime(2026, 11, 1))
+        connection.execute(
+            text(
+                "INSERT INTO tickets (kind, text, phone, created_at, status) "
+                "VALUES ('complaint', '冰箱门有凹痕', '13812345678', :created, 'open')"
+            ),
+            {"created": datetime(2026, 11, 1)},
         )
-        session.add(db.Ticket(kind="handoff", text="转人工", channel="rest", sender="c-1", status="closed"))
+        connection.execute(
+            text(
+                "INSERT INTO tickets (kind, text, channel, sender, created_at, status) "
+                "VALUES ('handoff', '转人工', 'rest', 'c-1', :created, 'closed')"
+            ),
+            {"created": datetime(2026, 11, 2)},
+        )
 
     seed_database(empty_engine)  # what `make run` does: upgrade, then load seed/
 

@@ -1,4 +1,4 @@
-"""Tickets: complaints, suggestions and handoff requests a person on the team follows up."""
+"""Tickets: complaints, suggestions, handoff and call-back requests a person on the team follows up."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from zhiyin.db import Ticket
 from zhiyin.text import normalize
 
-TICKET_KINDS = ("complaint", "suggestion", "handoff")
+TICKET_KINDS = ("complaint", "suggestion", "handoff", "callback")
 # Mainland mobile numbers: 11 digits, 1 then 3-9; +86 / 86 prefixes and separators allowed.
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
 _PHONE_SEPARATORS = re.compile(r"[-‐－\s]")
