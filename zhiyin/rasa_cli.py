@@ -6,12 +6,17 @@ SQLAlchemy 1.4) print a dozen deprecation notices on every start. None is action
 user of zhiyin. This wrapper puts an "ignore" filter in front after sanic is imported (and
 one for a validator false positive, below), then runs Rasa's own entry point with the given
 arguments: `python -m zhiyin.rasa_cli train`.
+
+`rasa run` (the server, not `run actions`) gets `--auth-token` from ``RASA_API_TOKEN`` when
+that is set, so the HTTP API is never open and the token stays out of the process list.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
+from typing import List, Optional
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 import sanic  # noqa: E402,F401  (its import adds the filter this module overrides)
@@ -26,6 +31,15 @@ warnings.filterwarnings(
 
 from rasa.__main__ import main  # noqa: E402
 
+
+def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
+    """`argv` with `--auth-token token` added to a `rasa run` that has no token of its own."""
+    serving = len(argv) > 1 and argv[1] == "run" and (len(argv) == 2 or argv[2] != "actions")
+    if not token or not serving or "--auth-token" in argv or "--jwt-secret" in argv:
+        return argv
+    return [*argv, "--auth-token", token]
+
+
 if __name__ == "__main__":
-    sys.argv[0] = "rasa"
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
     main()

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
+from zhiyin.settings import RASA_API_TOKEN_FILE, rasa_api_token
 
 logger = logging.getLogger("zhiyin.serve")
 
@@ -105,6 +107,7 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
     wiring = {
         "ACTION_SERVER_URL": f"http://{HOST}:{action_port}/webhook",
         "ACTION_ENDPOINT_URL": f"http://{HOST}:{rasa_port}/webhooks/actions/webhook",
+        "RASA_PORT": str(rasa_port),  # the desk calls the Rasa API here
     }
     return [
         Server(
@@ -131,7 +134,9 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
                 "--credentials",
                 "credentials.yml",
             ],
-            f"http://{HOST}:{rasa_port}/status",
+            # Rasa answers on / once the model is loaded (it loads before serving); /status needs
+            # the API token.
+            f"http://{HOST}:{rasa_port}/",
             wiring,
         ),
     ]
@@ -148,6 +153,7 @@ def isolated_env(directory: Path) -> Dict[str, str]:
     seed_database(get_engine(database_url))
     env = {
         **os.environ,
+        "RASA_API_TOKEN": secrets.token_urlsafe(24),
         "DATABASE_URL": database_url,
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB": str(directory / "tracker.db"),
@@ -202,6 +208,24 @@ def start_group(
         raise StartFailed(f"{failure}; see {log_dir}" if log_dir else str(failure)) from None
 
 
+def first_desk_account() -> str:
+    """On a fresh install, the desk's first lead account, for the start banner (shown once)."""
+    from zhiyin.db import session_scope
+    from zhiyin.migrate import upgrade
+    from zhiyin.staff import ensure_first_lead
+
+    upgrade()
+    with session_scope() as session:
+        created = ensure_first_lead(session)
+    if created is None:
+        return ""
+    username, password = created
+    return (
+        f"             first lead account (shown only now, change it with `python -m zhiyin.staff passwd {username}`):\n"
+        f"             username {username}  password {password}\n"
+    )
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
@@ -212,6 +236,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
+    # The Rasa HTTP API is never open: the server takes the token from RASA_API_TOKEN.
+    token_source = "RASA_API_TOKEN" if os.environ.get("RASA_API_TOKEN") else str(RASA_API_TOKEN_FILE)
+    os.environ["RASA_API_TOKEN"] = rasa_api_token()
+    first_lead = first_desk_account()
     group = servers(args.rasa_port, args.action_port, args.model)
     stopping = False
 
@@ -234,7 +262,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  web chat:  {base}/chat/\n"
             f'  REST:      curl -s {base}/webhooks/rest/webhook -d \'{{"sender": "me", "message": "你好"}}\'\n'
             f"  socket.io: {base}/socket.io/\n"
-            f"  HTTP API:  {base}/status\n"
+            f"  desk:      {base}/agent/  (staff accounts: python -m zhiyin.staff add NAME --name 小王)\n"
+            f"{first_lead}"
+            f"  HTTP API:  {base}/status?token=…  (token from {token_source})\n"
             f"  terminal:  make shell\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

@@ -18,7 +18,7 @@ MIN_ENTRIES_REACHED = 50
 
 
 def parse(stack, text: str) -> dict:
-    status, parsed = post(f"{stack.base}/model/parse", json.dumps({"text": text}).encode())
+    status, parsed = post(f"{stack.base}/model/parse?token={stack.token}", json.dumps({"text": text}).encode())
     assert status == 200, parsed
     return parsed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.fakes.telegram_api import button_update, text_update, voice_update
-from tests.smoke.stack import MODEL, START_TIMEOUT, TELEGRAM_SECRET, Stack, post
+from tests.smoke.stack import MODEL, START_TIMEOUT, TELEGRAM_SECRET, Stack, http_get, post
 from zhiyin import db
 from zhiyin.db import Product, Ticket
 from zhiyin.http import http_post
@@ -113,8 +114,7 @@ def test_conversation_survives_a_rasa_server_restart(stack):
     sender = "smoke-restart"
     stack.say(sender, "iPhone15Pro多少钱")
     stack.restart(stack.rasa_server)
-    with urllib.request.urlopen(f"{stack.base}/conversations/{sender}/tracker", timeout=30) as reply:
-        tracker = json.loads(reply.read())
+    tracker = stack.tracker(sender)
     assert "iPhone15Pro多少钱" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     assert "iPhone15Pro 目前有货" in stack.texts(sender, "有货吗")
 
@@ -127,6 +127,7 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
         "TRACKER_DB": str(tmp_path / "tracker.db"),
         "TRACKER_DB_DIALECT": "sqlite",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'z.db'}",
+        "RASA_API_TOKEN": "smoke-serve-token",
     }
     process = subprocess.Popen(
         [
@@ -160,6 +161,18 @@ def test_serve_prints_where_to_talk_and_stops_on_sigterm(tmp_path):
                 break
         output = "".join(lines)
         assert f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook" in output, output
+        # A fresh install: the desk's first lead account is shown once, and it opens the desk.
+        assert f"http://127.0.0.1:{rasa_port}/agent/" in output
+        username, password = re.search(r"username (\S+)  password (\S+)", output).groups()
+        login = http_post(
+            f"http://127.0.0.1:{rasa_port}/agent/api/login",
+            json.dumps({"username": username, "password": password}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        assert login.status == 200 and login.body["staff"]["role"] == "lead"
+        # The Rasa HTTP API answers only with the token.
+        assert http_get(f"http://127.0.0.1:{rasa_port}/status")[0] == 401
+        assert http_get(f"http://127.0.0.1:{rasa_port}/status?token=smoke-serve-token")[0] == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
         for port in (rasa_port, action_port):
@@ -229,8 +242,7 @@ def test_silence_asks_to_repeat_without_entering_the_dialogue(stack):
     status, reply = post_voice(stack, wav_bytes(np.zeros(16_000 * 2, dtype=np.float32)), sender)
     assert status == 200 and reply["transcript"] == ""
     assert "再说一遍" in reply["responses"][0]["text"]
-    with urllib.request.urlopen(f"{stack.base}/conversations/{sender}/tracker", timeout=30) as tracker:
-        assert [e for e in json.loads(tracker.read())["events"] if e["event"] == "user"] == []
+    assert [e for e in stack.tracker(sender)["events"] if e["event"] == "user"] == []
 
 
 def test_voice_errors_are_4xx_with_a_reason(stack):

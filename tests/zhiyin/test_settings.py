@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from zhiyin import settings
 from zhiyin.paths import MODEL_PATH, MODELS_DIR, PROJECT_ROOT, VAR_DIR
+from zhiyin.rasa_cli import with_api_token
 from zhiyin.settings import DEFAULT_DATABASE_URL, database_url, settings_from
 
 
@@ -24,3 +28,30 @@ def test_credentials_win_over_the_environment_and_blanks_are_unset(monkeypatch):
 def test_the_model_file_is_the_one_make_train_writes():
     assert MODEL_PATH == MODELS_DIR / "zhiyin.tar.gz" and MODELS_DIR.parent == PROJECT_ROOT
     assert "--fixed-model-name zhiyin" in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def test_the_rasa_api_token_comes_from_the_environment_else_a_private_file(monkeypatch, tmp_path):
+    token_file = tmp_path / "var" / "rasa-api-token"
+    monkeypatch.setattr(settings, "RASA_API_TOKEN_FILE", token_file)
+    monkeypatch.setenv("RASA_API_TOKEN", "from-env")
+    assert settings.rasa_api_token() == "from-env" and not token_file.exists()
+    monkeypatch.delenv("RASA_API_TOKEN")
+    generated = settings.rasa_api_token()
+    assert len(generated) >= 32 and token_file.read_text().strip() == generated
+    assert token_file.stat().st_mode & 0o077 == 0  # its owner's only
+    assert settings.rasa_api_token() == generated  # kept across restarts
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["rasa", "run", "--port", "5005"], ["rasa", "run", "--port", "5005", "--auth-token", "t0k"]),
+        (["rasa", "run"], ["rasa", "run", "--auth-token", "t0k"]),
+        (["rasa", "run", "actions"], ["rasa", "run", "actions"]),
+        (["rasa", "train"], ["rasa", "train"]),
+        (["rasa", "run", "--auth-token", "mine"], ["rasa", "run", "--auth-token", "mine"]),
+    ],
+)
+def test_rasa_run_gets_the_api_token(argv, expected):
+    assert with_api_token(argv, "t0k") == expected
+    assert with_api_token(argv, None) == argv

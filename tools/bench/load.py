@@ -95,8 +95,9 @@ def answered(payload: object) -> bool:
     return isinstance(payload, list) and len(payload) > 0 and all(r.get("text") for r in payload)
 
 
-async def measure(base: str, sequential: int = 200, per_client: int = 25) -> Dict[str, object]:
-    parse_url, rest_url = f"{base}/model/parse", f"{base}/webhooks/rest/webhook"
+async def measure(base: str, token: str, sequential: int = 200, per_client: int = 25) -> Dict[str, object]:
+    """`token`: the Rasa API token (the stack's RASA_API_TOKEN); /model/parse needs it."""
+    parse_url, rest_url = f"{base}/model/parse?token={token}", f"{base}/webhooks/rest/webhook"
     tag = uuid.uuid4().hex[:6]
     results: Dict[str, object] = {}
     await drive(parse_url, parse_bodies("你好"), parsed, 1, 10)  # warm-up

@@ -49,7 +49,7 @@ def run_once(
         }
         base = f"http://127.0.0.1:{rasa_port}"
         if load:
-            result["load"] = asyncio.run(measure(base))
+            result["load"] = asyncio.run(measure(base, env["RASA_API_TOKEN"]))
         if voice:
             for path in VOICE_FILES:
                 reply = http_post(
@@ -141,7 +141,7 @@ def section(model: Path, starts: int = 3) -> str:
             "",
             f"Both servers started together {starts} times with the shipped credentials and twice text-only (fresh processes, "
             "same model, SQLite database and SQL tracker store in a temporary directory). Cold start = process start to "
-            "its health endpoint answering (Rasa: `/status`; action server: `/health`). Peak RSS (VmHWM) after the load "
+            "its health endpoint answering (Rasa: `/`, served once the model is loaded; action server: `/health`). Peak RSS (VmHWM) after the load "
             f"below and, with voice, {len(VOICE_FILES)} voice messages (the real clips). Target: Rasa server cold start <= 20 s.",
             "",
             table(
