@@ -70,11 +70,16 @@ def _read(args: argparse.Namespace):
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from insight.conversations import read_agent_replies, tracker_engine
     from insight.export import export
 
-    _, _, messages, tickets = _read(args)
-    paths = export(messages, tickets, args.out, args.format, mask=not args.unmasked)
-    print(f"{len(messages)} messages -> {paths['messages']}\n{len(tickets)} tickets -> {paths['tickets']}")
+    period, _, messages, tickets = _read(args)
+    replies = read_agent_replies(tracker_engine(args.tracker_url), period)
+    paths = export(messages, tickets, args.out, args.format, mask=not args.unmasked, replies=replies)
+    print(
+        f"{len(messages)} messages -> {paths['messages']}\n{len(tickets)} tickets -> {paths['tickets']}\n"
+        f"{len(replies)} desk replies -> {paths['agent_replies']}"
+    )
     if args.unmasked:
         print("phone numbers NOT masked: handle these files as personal data", file=sys.stderr)
     return 0

@@ -55,6 +55,16 @@ class Message:
 
 
 @dataclass
+class AgentReply:
+    """What a person on the desk wrote to a customer (a bot event with the agent in its metadata)."""
+
+    time: datetime
+    sender: str
+    agent: str
+    text: str
+
+
+@dataclass
 class TicketRecord:
     number: str
     kind: str
@@ -115,6 +125,28 @@ def read_messages(engine: Engine, period: Period = Period()) -> List[Message]:
     with engine.connect() as connection:
         rows = connection.execute(query.order_by(_events.c.timestamp, _events.c.id)).all()
     return [_message(sender, json.loads(data)) for sender, data in rows]
+
+
+def read_agent_replies(engine: Engine, period: Period = Period()) -> List[AgentReply]:
+    """Every desk reply in the period, oldest first (desk/ stores them as bot events)."""
+    if not inspect(engine).has_table("events"):
+        return []
+    start, end = period.bounds()
+    query = select(_events.c.sender_id, _events.c.data).where(_events.c.type_name == "bot")
+    if start:
+        query = query.where(_events.c.timestamp >= start.timestamp())
+    if end:
+        query = query.where(_events.c.timestamp < end.timestamp())
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(_events.c.timestamp, _events.c.id)).all()
+    replies = []
+    for sender, data in rows:
+        event = json.loads(data)
+        metadata = event.get("metadata") or {}
+        if metadata.get("desk") == "reply":
+            time_ = datetime.fromtimestamp(event["timestamp"])
+            replies.append(AgentReply(time_, sender, str(metadata.get("agent") or ""), event.get("text") or ""))
+    return replies
 
 
 def _message(sender: str, event: Dict[str, Any]) -> Message:

@@ -1,7 +1,7 @@
 """Export conversations and tickets to CSV or JSON Lines, phone numbers masked by default.
 
 One row per customer message (time, sender, channel, text, voice flag, intent, confidence,
-entities) and one per ticket. CSV opens in a spreadsheet (UTF-8 with BOM, so Excel shows
+entities), one per ticket and one per reply a person wrote from the desk. CSV opens in a spreadsheet (UTF-8 with BOM, so Excel shows
 Chinese); JSONL keeps entities as lists for scripts. ``read_exported_messages`` reads either back.
 """
 
@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence
 
-from insight.conversations import Message, TicketRecord
+from insight.conversations import AgentReply, Message, TicketRecord
 from zhiyin.services.tickets import mask_phone, mask_phones_in
 
 FORMATS = ("csv", "jsonl")
 MESSAGE_FIELDS = [f.name for f in dataclasses.fields(Message)]
 TICKET_FIELDS = [f.name for f in dataclasses.fields(TicketRecord)]
+REPLY_FIELDS = [f.name for f in dataclasses.fields(AgentReply)]
 PHONE_ENTITY = "phone_number"
 
 
@@ -70,17 +71,29 @@ def write_records(records: Iterable[Any], fields: Sequence[str], path: Path) -> 
 
 
 def export(
-    messages: List[Message], tickets: List[TicketRecord], out_dir: Path, fmt: str = "csv", mask: bool = True
+    messages: List[Message],
+    tickets: List[TicketRecord],
+    out_dir: Path,
+    fmt: str = "csv",
+    mask: bool = True,
+    replies: Sequence[AgentReply] = (),
 ) -> Dict[str, Path]:
-    """messages.<fmt> and tickets.<fmt> in ``out_dir``; phone numbers masked unless mask=False."""
+    """messages, tickets and agent_replies .<fmt> in ``out_dir``; phone numbers masked unless
+    mask=False."""
     if fmt not in FORMATS:
         raise ValueError(f"unsupported export format {fmt!r}; use one of {FORMATS}")
     if mask:
         messages = [masked_message(m) for m in messages]
         tickets = [masked_ticket(t) for t in tickets]
-    paths = {"messages": out_dir / f"messages.{fmt}", "tickets": out_dir / f"tickets.{fmt}"}
+        replies = [dataclasses.replace(r, text=mask_phones_in(r.text)) for r in replies]
+    paths = {
+        "messages": out_dir / f"messages.{fmt}",
+        "tickets": out_dir / f"tickets.{fmt}",
+        "agent_replies": out_dir / f"agent_replies.{fmt}",
+    }
     write_records(messages, MESSAGE_FIELDS, paths["messages"])
     write_records(tickets, TICKET_FIELDS, paths["tickets"])
+    write_records(replies, REPLY_FIELDS, paths["agent_replies"])
     return paths
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from insight.__main__ import main
-from insight.conversations import Period, read_messages, read_tickets, tracker_engine
+from insight.conversations import Period, read_agent_replies, read_messages, read_tickets, tracker_engine
 from insight.export import FORMATS, export, masked_message, read_exported_messages
 from tests.insight.conftest import CONVERSATIONS, DAY_1, DAY_2
 
@@ -102,3 +102,28 @@ def test_cli_rejects_a_malformed_date(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["export", "--since", "27.11.2026"])
     assert exit_.value.code == 2 and "not a date" in capsys.readouterr().err
+
+
+def test_desk_replies_are_read_and_exported_masked(tmp_path):
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    at = DAY_2.timestamp()
+    events = [
+        BotUttered("您好，我是智音客服", timestamp=at),
+        BotUttered("客服小王已加入对话", metadata={"desk": "joined", "agent": "小王"}, timestamp=at + 1),
+        BotUttered("请拨 13812345678 联系师傅", metadata={"desk": "reply", "agent": "小王"}, timestamp=at + 2),
+    ]
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    asyncio.run(store.save(DialogueStateTracker.from_events("dave", events)))
+    store.engine.dispose()
+
+    [reply] = read_agent_replies(tracker_engine(f"sqlite:///{tmp_path / 'tracker.db'}"))
+    assert (reply.sender, reply.agent, reply.text) == ("dave", "小王", "请拨 13812345678 联系师傅")
+    paths = export([], [], tmp_path / "out", "csv", replies=[reply])
+    written = paths["agent_replies"].read_text(encoding="utf-8-sig")
+    assert "138****5678" in written and "13812345678" not in written and "小王" in written
