@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Dict, Optional
+from zoneinfo import ZoneInfo
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
 
 from actions.common import (
     RunResult,
@@ -18,7 +21,8 @@ from actions.common import (
     ticket_origin,
 )
 from zhiyin.db import session_scope
-from zhiyin.services import tickets
+from zhiyin.services import desk, tickets
+from zhiyin.settings import desk_hours, desk_timezone
 
 # After this many misunderstood messages in a row, a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
@@ -43,22 +47,41 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
     return count
 
 
-def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], response: str) -> None:
-    """Store a handoff ticket with the recent conversation and tell the customer what happens next.
+def staffing_now(session: Session) -> str:
+    """ "open" when a person can answer now, else "after_hours" or "nobody" (desk settings)."""
+    hours = desk.ServiceHours.parse(desk_hours())
+    return desk.staffing(session, hours, datetime.now(ZoneInfo(desk_timezone())).time(), datetime.now())
 
-    A customer who asks again while their handoff is still open is told the same ticket
-    number instead of getting a second ticket.
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], response: str) -> None:
+    """Queue the conversation for a person and tell the customer their place in the queue.
+
+    Outside service hours, or with nobody signed in to the desk, a call-back ticket is stored
+    instead and the customer is told so, not promised a reply soon. A customer who asks again
+    while their ticket is open is told the same ticket instead of getting a second one.
     """
     phone = tracker.get_slot("phone_number")
     origin = ticket_origin(tracker)
+    masked = tickets.mask_phone(phone)
+    callback = (
+        render(domain, "utter_callback_by_phone", masked_phone=masked)
+        if phone
+        else render(domain, "utter_callback_in_chat")
+    )
     with session_scope() as session:
         pending = tickets.open_ticket_for(session, "handoff", origin["channel"], origin["sender"])
         if pending is not None:
-            dispatcher.utter_message(response="utter_handoff_pending", ticket_number=pending.number)
+            position = desk.queue_position(session, pending)
+            dispatcher.utter_message(response="utter_handoff_pending", ticket_number=pending.number, position=position)
             return
+        pending = tickets.open_ticket_for(session, "callback", origin["channel"], origin["sender"])
+        if pending is not None:
+            dispatcher.utter_message(response="utter_callback_pending", ticket_number=pending.number, callback=callback)
+            return
+        staffing = staffing_now(session)
         ticket = tickets.create_ticket(
             session,
-            "handoff",
+            "handoff" if staffing == "open" else "callback",
             "\n".join(recent_user_texts(tracker)) or "（客户请求人工服务）",
             order_id=tracker.get_slot("order_id"),
             product=tracker.get_slot("product"),
@@ -66,8 +89,16 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[st
             **origin,
         )
         number = ticket.number
-    contact = render(domain, "utter_handoff_contact", masked_phone=tickets.mask_phone(phone)) if phone else ""
-    dispatcher.utter_message(response=response, ticket_number=number, contact=contact)
+        position = desk.queue_position(session, ticket) if staffing == "open" else 0
+    if staffing == "open":
+        contact = render(domain, "utter_handoff_contact", masked_phone=masked) if phone else ""
+        dispatcher.utter_message(response=response, ticket_number=number, position=position, contact=contact)
+        return
+    if response == "utter_handoff_after_fallback":
+        dispatcher.utter_message(response="utter_not_understood_again")
+    reply = "utter_callback_after_hours" if staffing == "after_hours" else "utter_callback_nobody_online"
+    hours = desk.ServiceHours.parse(desk_hours()).label
+    dispatcher.utter_message(response=reply, ticket_number=number, hours=hours, callback=callback)
 
 
 class ActionHandoff(Action):
@@ -98,3 +129,29 @@ class ActionFallback(Action):
         else:
             dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
+
+
+class ActionStoreRating(Action):
+    """The customer's 1-5 satisfaction rating (a button the desk sent when it closed the
+    conversation), stored with the ticket the person closed."""
+
+    def name(self) -> str:
+        return "action_store_rating"
+
+    @database_guard
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
+        value = next(tracker.get_latest_entity_values("csat"), None)
+        try:
+            rating = int(str(value))
+        except ValueError:
+            rating = 0
+        origin = ticket_origin(tracker)
+        rated = None
+        if 1 <= rating <= 5:
+            with session_scope() as session:
+                rated = desk.rate(session, origin["channel"], origin["sender"] or "", rating)
+        if rated is None:
+            dispatcher.utter_message(response="utter_rating_not_found")
+        else:
+            dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
+        return []

@@ -20,6 +20,7 @@ from asr_channel import replies
 from asr_channel.audio import AudioError
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
 from zhiyin.http import json_error, sender_problem
+from zhiyin.services import desk
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class VoiceInput(InputChannel):
             await on_new_message(
                 UserMessage(transcription.text, collector, str(sender), input_channel=self.name(), metadata=metadata)
             )
-            result["responses"] = collector.messages
+            # What a person on the desk wrote since the last call comes first (zhiyin.services.desk).
+            result["responses"] = [*desk.take_undelivered(str(sender)), *collector.messages]
             return response.json(result)
 
         return voice

@@ -11,7 +11,7 @@ import pytest
 
 from zhiyin.paths import PROJECT_ROOT
 
-PACKAGES = ("zhiyin", "actions", "channels", "asr_channel", "components", "insight", "tools", "tests")
+PACKAGES = ("zhiyin", "actions", "channels", "asr_channel", "components", "desk", "insight", "tools", "tests")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -46,6 +46,7 @@ def project_copy(tmp_path: Path) -> Path:
         ("asr_channel/audio.py", "import actions.common", "asr_channel.audio -> actions.common"),
         ("asr_channel/engine.py", "from channels import rest", "asr_channel.engine -> channels.rest"),
         ("channels/rest.py", "from actions import handoff", "channels.rest -> actions.handoff"),
+        ("desk/channel.py", "from channels import rest", "desk.channel -> channels.rest"),
         ("insight/report.py", "from tools import serve", "insight.report -> tools"),
         ("insight/conversations.py", "import actions.handoff", "insight.conversations -> actions.handoff"),
         ("actions/orders.py", "import channels.rest", "actions.orders -> channels.rest"),

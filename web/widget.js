@@ -145,6 +145,8 @@
 
   function render(message, live) {
     var item = el("li", "zy-msg zy-" + message.from);
+    // A person on the support desk answering: their name above the bubble.
+    if (message.agent) item.append(el("div", "zy-agent", "客服" + message.agent));
     item.append(el("div", "zy-bubble", message.text));
     var replies = message.quick_replies || [];
     if (replies.length) {
@@ -196,7 +198,7 @@
     var replies = (data.quick_replies || data.buttons || []).map(function (b) {
       return { title: b.title, payload: b.payload };
     });
-    remember({ from: "bot", text: text, quick_replies: replies });
+    remember({ from: "bot", text: text, quick_replies: replies, agent: data.agent || null });
   }
 
   // Earlier conversation: quick replies of old messages stay visible but inactive.

@@ -1,9 +1,25 @@
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
-from actions.handoff import ActionFallback, ActionHandoff, consecutive_fallbacks
-from tests.helpers import run_action, texts, user_event
-from zhiyin.db import Ticket
+from actions.handoff import ActionFallback, ActionHandoff, ActionStoreRating, consecutive_fallbacks
+from tests.helpers import entity, run_action, texts, user_event
+from zhiyin import staff as accounts
+from zhiyin.db import Staff, Ticket, session_scope
+from zhiyin.services import desk, tickets
+
+
+@pytest.fixture(autouse=True)
+def desk_open(monkeypatch, request):
+    """Service hours around the clock and an agent with the desk open, unless a test says
+    otherwise (tests marked closed_desk)."""
+    monkeypatch.setenv("DESK_HOURS", "00:00-24:00")
+    if "database" in request.fixturenames and not request.node.get_closest_marker("closed_desk"):
+        database = request.getfixturevalue("database")
+        with session_scope(database) as session:
+            wang = accounts.add_staff(session, "wang", "小王", "correct horse 42")
+            accounts.start_session(session, wang, datetime.now())
 
 
 def test_handoff_creates_ticket_with_recent_messages(database, session, dispatcher, make_tracker, domain):
@@ -71,3 +87,69 @@ def test_closed_handoff_allows_a_new_one(database, session, dispatcher, make_tra
     session.commit()
     run_action(ActionHandoff(), dispatcher, make_tracker("再转一次人工", "request_human"), domain)
     assert len(session.scalars(select(Ticket)).all()) == 2
+
+
+def test_the_customer_hears_their_place_in_the_queue(database, session, dispatcher, make_tracker, domain):
+    run_action(ActionHandoff(), dispatcher, make_tracker("转人工", "request_human", sender_id="first"), domain)
+    second = type(dispatcher)()
+    run_action(ActionHandoff(), second, make_tracker("人工", "request_human", sender_id="second"), domain)
+    assert (dispatcher.messages[0]["position"], second.messages[0]["position"]) == (1, 2)
+
+
+@pytest.mark.closed_desk
+def test_outside_service_hours_a_call_back_is_offered(database, session, dispatcher, make_tracker, domain, monkeypatch):
+    monkeypatch.setenv("DESK_HOURS", "00:00-00:01")  # closed (nearly) all day
+    if desk.ServiceHours.parse("00:00-00:01").covers(datetime.now().time()):
+        pytest.skip("the one open minute")
+    tracker = make_tracker("转人工", "request_human", slots={"phone_number": "13812345678"})
+    run_action(ActionHandoff(), dispatcher, tracker, domain)
+    [ticket] = session.scalars(select(Ticket)).all()
+    assert ticket.kind == "callback" and ticket.phone == "13812345678"
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_callback_after_hours" and message["hours"] == "00:00–00:01"
+    assert "138****5678" in message["callback"] and message["ticket_number"] == ticket.number
+    again = type(dispatcher)()
+    run_action(ActionHandoff(), again, make_tracker("人工呢", "request_human"), domain)
+    assert again.messages[0]["response"] == "utter_callback_pending"
+    assert len(session.scalars(select(Ticket)).all()) == 1
+
+
+@pytest.mark.closed_desk
+def test_with_nobody_at_the_desk_a_call_back_is_offered_honestly(database, session, dispatcher, make_tracker, domain):
+    tracker = make_tracker("呜啦啦", "nlu_fallback", history=[user_event("阿巴阿巴", "nlu_fallback")])
+    run_action(ActionFallback(), dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["utter_not_understood_again", "utter_callback_nobody_online"]
+    assert "留下手机号" in dispatcher.messages[1]["callback"]
+    assert session.scalars(select(Ticket)).one().kind == "callback"
+
+
+def closed_handoff(session, sender="customer-1"):
+    wang = session.scalars(select(Staff)).first()
+    ticket = tickets.create_ticket(session, "handoff", "转人工", channel="rest", sender=sender)
+    desk.claim(session, ticket, wang, datetime.now())
+    desk.close(session, ticket, wang, datetime.now())
+    session.commit()
+    return ticket
+
+
+def test_a_rating_button_is_stored_with_the_closed_ticket(database, session, dispatcher, make_tracker, domain):
+    ticket = closed_handoff(session)
+    tracker = make_tracker('/rate_service{"csat":"5"}', "rate_service", entities=[entity("csat", "5")])
+    run_action(ActionStoreRating(), dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_rating_thanks" and dispatcher.messages[0]["rating"] == 5
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).rating == 5
+
+
+@pytest.mark.parametrize("value", ["9", "abc", None])
+def test_a_rating_out_of_range_or_without_a_closed_ticket_stores_nothing(
+    database, session, dispatcher, make_tracker, domain, value
+):
+    ticket = closed_handoff(session)
+    entities = [entity("csat", value)] if value else []
+    run_action(
+        ActionStoreRating(), dispatcher, make_tracker("/rate_service", "rate_service", entities=entities), domain
+    )
+    assert texts(dispatcher) == ["utter_rating_not_found"]
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).rating is None

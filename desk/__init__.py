@@ -1,0 +1,1 @@
+"""The support desk (/agent/): people on the team see, take over and answer conversations."""
