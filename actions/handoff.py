@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Dict, Optional
-from zoneinfo import ZoneInfo
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 from rasa_sdk import Action, Tracker
@@ -22,7 +21,6 @@ from actions.common import (
 )
 from zhiyin.db import session_scope
 from zhiyin.services import desk, tickets
-from zhiyin.settings import desk_hours, desk_timezone
 
 # After this many misunderstood messages in a row, a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
@@ -48,9 +46,8 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
 
 
 def staffing_now(session: Session) -> str:
-    """ "open" when a person can answer now, else "after_hours" or "nobody" (desk settings)."""
-    hours = desk.ServiceHours.parse(desk_hours())
-    return desk.staffing(session, hours, datetime.now(ZoneInfo(desk_timezone())).time(), datetime.now())
+    """Whether a person can answer now: "open", else "after_hours" or "nobody" (desk settings)."""
+    return desk.staffing(session, desk.configured_hours(), desk.local_time(), datetime.now())
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any], response: str) -> None:
@@ -74,11 +71,12 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[st
             position = desk.queue_position(session, pending)
             dispatcher.utter_message(response="utter_handoff_pending", ticket_number=pending.number, position=position)
             return
+        staffing = staffing_now(session)
+        # An open call-back from last night does not stop a person answering now.
         pending = tickets.open_ticket_for(session, "callback", origin["channel"], origin["sender"])
-        if pending is not None:
+        if pending is not None and staffing != "open":
             dispatcher.utter_message(response="utter_callback_pending", ticket_number=pending.number, callback=callback)
             return
-        staffing = staffing_now(session)
         ticket = tickets.create_ticket(
             session,
             "handoff" if staffing == "open" else "callback",
@@ -97,7 +95,7 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[st
     if response == "utter_handoff_after_fallback":
         dispatcher.utter_message(response="utter_not_understood_again")
     reply = "utter_callback_after_hours" if staffing == "after_hours" else "utter_callback_nobody_online"
-    hours = desk.ServiceHours.parse(desk_hours()).label
+    hours = desk.configured_hours().label
     dispatcher.utter_message(response=reply, ticket_number=number, hours=hours, callback=callback)
 
 

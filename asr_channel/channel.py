@@ -93,7 +93,7 @@ class VoiceInput(InputChannel):
                 UserMessage(transcription.text, collector, str(sender), input_channel=self.name(), metadata=metadata)
             )
             # What a person on the desk wrote since the last call comes first (zhiyin.services.desk).
-            result["responses"] = [*desk.take_undelivered(str(sender)), *collector.messages]
+            result["responses"] = [*desk.take_undelivered(self.name(), str(sender)), *collector.messages]
             return response.json(result)
 
         return voice

@@ -69,8 +69,10 @@ class ValidatingRestInput(RestInput):
             REST clients cannot be pushed to."""
             if request.method != "POST" or not request.path.endswith("/webhook") or answer.status != 200:
                 return None
+            if answer.body is None or "json" not in (answer.content_type or ""):  # ?stream=true
+                return None
             sender = str(json.loads(request.body)["sender"])
-            pending = desk.take_undelivered(sender)
+            pending = desk.take_undelivered(self.name(), sender)
             if not pending:
                 return None
             return response.json([*pending, *json.loads(answer.body or b"[]")])

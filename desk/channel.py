@@ -20,12 +20,13 @@ import time as clock
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
-from zoneinfo import ZoneInfo
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
 
 from desk import texts, transcript
 from desk.delivery import PUSHED_CHANNELS, DeliveryError, deliver, is_pushed
@@ -36,7 +37,7 @@ from zhiyin.http import json_error
 from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 from zhiyin.services import desk, orders
 from zhiyin.services.tickets import mask_phone, mask_phones_in
-from zhiyin.settings import desk_claim_timeout_minutes, desk_hours, desk_timezone, rasa_api_url
+from zhiyin.settings import desk_claim_timeout_minutes, rasa_api_url
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ WRONG_LOGIN = "用户名或密码不正确 / wrong username or password"
 THROTTLED = "登录失败次数过多，请 15 分钟后再试 / too many failed logins, try again later"
 RASA_DOWN = "对话服务暂时不可用，请稍后再试 / the Rasa API is unavailable"
 BAD_BODY = "请求体必须是 JSON 对象 / body must be a JSON object"
+DATABASE_DOWN = "数据库暂时不可用，请稍后再试 / the database is unavailable"
 
 
 def now() -> datetime:
@@ -76,7 +78,15 @@ def now() -> datetime:
 
 
 def iso(moment: Optional[datetime]) -> Optional[str]:
-    return moment.isoformat(timespec="seconds") if moment else None
+    """ISO 8601 with the server's UTC offset, so a browser anywhere shows the right time."""
+    return moment.astimezone().isoformat(timespec="seconds") if moment else None
+
+
+def masked(phone: Optional[str]) -> Optional[str]:
+    """A phone number as the desk shows it before a reveal."""
+    if not phone:
+        return None
+    return mask_phone(phone) if len(phone) == 11 else "****"
 
 
 def staff_json(staff: Optional[Staff]) -> Optional[Dict[str, Any]]:
@@ -101,7 +111,7 @@ def ticket_json(ticket: Ticket) -> Dict[str, Any]:
         "claimed_at": iso(ticket.claimed_at),
         "assignee": staff_json(ticket.assignee),
         "rating": ticket.rating,
-        "phone_masked": mask_phone(ticket.phone) if ticket.phone else None,
+        "phone_masked": masked(ticket.phone),
     }
 
 
@@ -125,14 +135,6 @@ def order_json(session: Any, order_id: Optional[str]) -> Optional[Dict[str, Any]
     }
 
 
-def service_hours() -> desk.ServiceHours:
-    return desk.ServiceHours.parse(desk_hours())
-
-
-def service_open() -> bool:
-    return service_hours().covers(datetime.now(ZoneInfo(desk_timezone())).time())
-
-
 def rasa_api_from_environment() -> RasaAPI:
     return RasaAPI(rasa_api_url(), os.environ.get("RASA_API_TOKEN"))
 
@@ -153,6 +155,7 @@ class DeskInput(InputChannel):
         if not self.report_dir.is_absolute():
             self.report_dir = PROJECT_ROOT / self.report_dir
         self.claim_timeout = claim_timeout or timedelta(minutes=desk_claim_timeout_minutes())
+        desk.configured_hours()  # a DESK_HOURS that cannot be read stops the start, with its reason
         self._events_cache: Dict[str, Tuple[float, List[Dict[str, Any]]]] = {}
         self.input_channels: List[Any] = []
 
@@ -189,10 +192,11 @@ class DeskInput(InputChannel):
         kind: str,
         events_before: Optional[List[Dict[str, Any]]] = None,
         buttons: Optional[List[Dict[str, str]]] = None,
-    ) -> bool:
+    ) -> Tuple[bool, Optional[str]]:
         """Put a desk message into the conversation (a bot event carrying the agent's name) and
-        send it to the customer; False when it waits for their next call (REST and voice).
-        DeliveryError when the customer's channel did not take it."""
+        send it to the customer. (pushed, channel): not pushed when it waits for their next call
+        (REST and voice). RasaAPIError when Rasa did not take the events (nothing appended);
+        DeliveryError when the customer's channel did not take the message."""
         metadata = {
             "desk": kind,
             "agent": agent.display_name if agent else None,
@@ -230,7 +234,7 @@ class DeskInput(InputChannel):
                         delivered_at=now() if pushed else None,
                     )
                 )
-        return pushed
+        return pushed, channel
 
     # ---- snapshots ------------------------------------------------------------------------
 
@@ -238,7 +242,7 @@ class DeskInput(InputChannel):
         with session_scope() as session:
             waiting = [(ticket_json(t), t.sender) for t in desk.waiting(session)]
             held = [(ticket_json(t), t.sender) for t in desk.held(session)]
-        moment = now()
+        moment = datetime.now().astimezone()
 
         async def entry(ticket: Dict[str, Any], sender: str, position: int) -> Dict[str, Any]:
             try:
@@ -283,7 +287,7 @@ class DeskInput(InputChannel):
                 "channel": ticket.channel,
                 "sender": ticket.sender,
                 "entities": {k: v for k, v in known.items() if k != "phone_number"},
-                "phone_masked": mask_phone(phone) if phone else None,
+                "phone_masked": masked(phone),
                 "has_phone": bool(phone),
                 "order": order_json(session, ticket.order_id or known.get("order_id")),
                 "tickets": [ticket_json(t) for t in desk.customer_tickets(session, ticket, phone)],
@@ -345,11 +349,15 @@ class DeskInput(InputChannel):
         def guard(role: Optional[str] = None) -> Callable:
             def decorate(handler: Callable) -> Callable:
                 async def wrapped(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-                    who = signed_in(request)
+                    try:
+                        who = signed_in(request)
+                    except SQLAlchemyError as error:
+                        logger.error("desk: database unavailable: %r", error)
+                        return json_error(503, DATABASE_DOWN)
                     if who is None:
                         return json_error(401, NOT_SIGNED_IN)
                     if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
-                        request.headers.get(CSRF_HEADER, ""), who["csrf"]
+                        request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace"), who["csrf"].encode()
                     ):
                         return json_error(403, BAD_CSRF)
                     if role and who["staff"].role != role:
@@ -361,6 +369,9 @@ class DeskInput(InputChannel):
                     except RasaAPIError as error:
                         logger.error("desk: %s", error)
                         return json_error(502, RASA_DOWN)
+                    except SQLAlchemyError as error:
+                        logger.error("desk: database unavailable: %r", error)
+                        return json_error(503, DATABASE_DOWN)
 
                 wrapped.__name__ = handler.__name__
                 return wrapped
@@ -415,18 +426,27 @@ class DeskInput(InputChannel):
             username, password = data.get("username"), data.get("password")
             if not isinstance(username, str) or not isinstance(password, str):
                 return json_error(400, "需要 username 和 password / username and password are required")
-            with session_scope() as session:
-                result = accounts.authenticate(session, username, password, request.ip, now())
-            if result.staff is None:
-                logger.warning("desk login refused for %r from %s: %s", username[:64], request.ip, result.reason)
+
+            def sign_in() -> Tuple[str, Optional[Dict[str, Any]], str, str]:
+                """(reason, staff, token, csrf); Argon2 is slow on purpose, so off the event loop."""
+                with session_scope() as session:
+                    result = accounts.authenticate(session, username, password, request.ip, now())
+                    if result.staff is None:
+                        return result.reason, None, "", ""
+                    token, csrf = accounts.start_session(session, result.staff, now())
+                    return "", staff_json(result.staff), token, csrf
+
+            try:
+                reason, staff, token, csrf = await asyncio.get_running_loop().run_in_executor(None, sign_in)
+            except SQLAlchemyError as error:
+                logger.error("desk: database unavailable: %r", error)
+                return json_error(503, DATABASE_DOWN)
+            if staff is None:
+                logger.warning("desk login refused for %r from %s: %s", username[:64], request.ip, reason)
                 return json_error(
-                    429 if result.reason == "throttled" else 401,
-                    THROTTLED if result.reason == "throttled" else WRONG_LOGIN,
+                    429 if reason == "throttled" else 401, THROTTLED if reason == "throttled" else WRONG_LOGIN
                 )
-            with session_scope() as session:
-                staff = session.get(Staff, result.staff.id)
-                token, csrf = accounts.start_session(session, staff, now())
-                answer = response.json({"staff": staff_json(staff), "csrf": csrf})
+            answer = response.json({"staff": staff, "csrf": csrf})
             logger.info("desk login: %s", username)
             secure = request.headers.get("X-Forwarded-Proto", request.scheme) == "https"
             answer.cookies[COOKIE] = token
@@ -445,19 +465,21 @@ class DeskInput(InputChannel):
             with session_scope() as session:
                 accounts.end_session(session, request.cookies.get(COOKIE))
             answer = response.json({"ok": True})
-            del answer.cookies[COOKIE]
+            answer.cookies[COOKIE] = ""  # replaces the browser's cookie (same path) and ends it
+            answer.cookies[COOKIE]["path"] = "/agent"
+            answer.cookies[COOKIE]["max-age"] = 0
             return answer
 
         @bp.route("/api/me", methods=["GET"])
         @guard()
         async def me(request: Request, staff: Staff) -> HTTPResponse:
             who = signed_in(request) or {}
-            hours = service_hours()
+            hours = desk.configured_hours()
             return response.json(
                 {
                     "staff": staff_json(staff),
                     "csrf": who.get("csrf"),
-                    "service": {"open": service_open(), "hours": hours.label},
+                    "service": {"open": hours.covers(desk.local_time()), "hours": hours.label},
                 }
             )
 
@@ -529,7 +551,10 @@ class DeskInput(InputChannel):
                     [{"event": "pause"}],
                 )
             except (RasaAPIError, DeliveryError):
-                with session_scope() as session:  # not taken over after all: back to the queue
+                # Not taken over after all: the bot answers again and the conversation waits.
+                with contextlib.suppress(RasaAPIError):
+                    await channel.rasa_api.append(sender, [{"event": "resume"}])
+                with session_scope() as session:
                     desk.release(session, desk.get_ticket(session, ticket_id), now())
                 raise
             return response.json({"ticket": data})
@@ -538,44 +563,43 @@ class DeskInput(InputChannel):
         @guard()
         async def reply(request: Request, staff: Staff, ticket_id: int) -> HTTPResponse:
             text = text_field(request)
+            # Stored first, so that a claim timing out meanwhile cannot lose it.
             with session_scope() as session:
                 ticket = desk.get_ticket(session, ticket_id)
-                text = desk.reply_text(ticket, session.merge(staff), text)
-                channel_name, sender = ticket.channel, ticket.sender
+                message = desk.record_reply(session, ticket, session.merge(staff), text, now(), delivered=False)
+                message_id, text, channel_name, sender = message.id, message.text, ticket.channel, ticket.sender
+                answer = {"id": message.id, "who": "agent", "text": text, "time": iso(message.created_at)}
             failed = False
             try:
-                pushed = await channel.tell(ticket_id, channel_name, sender, text, staff, "reply")
+                pushed, reached = await channel.tell(ticket_id, channel_name, sender, text, staff, "reply")
+            except RasaAPIError:
+                with session_scope() as session:
+                    session.execute(delete(AgentMessage).where(AgentMessage.id == message_id))
+                raise
             except DeliveryError as error:
                 logger.error("ticket %s: %s", ticket_id, error)
-                pushed, failed = False, True
+                pushed, reached, failed = False, error.channel, True
             with session_scope() as session:
-                ticket = desk.get_ticket(session, ticket_id)
-                message = desk.record_reply(session, ticket, session.merge(staff), text, now(), delivered=pushed)
-                answer = {
-                    "id": message.id,
-                    "who": "agent",
-                    "text": message.text,
-                    "time": iso(message.created_at),
-                    "agent": staff.display_name,
-                    "delivered": pushed,
-                }
+                stored = session.get(AgentMessage, message_id)
+                stored.channel = reached  # REST and voice collect only what is theirs
+                stored.delivered_at = now() if pushed else None
             if failed:
                 return json_error(
                     502, "消息已记录，但没能送达客户 / stored, but the customer's channel did not take it"
                 )
-            return response.json({"message": answer})
+            return response.json({"message": {**answer, "agent": staff.display_name, "delivered": pushed}})
 
         async def finish(staff: Staff, ticket_id: int, closing: bool) -> HTTPResponse:
             with session_scope() as session:
                 ticket = desk.get_ticket(session, ticket_id)
-                me = session.merge(staff)
-                (desk.close if closing else desk.hand_back)(session, ticket, me, now())
-                channel_name, sender, data = ticket.channel, ticket.sender, ticket_json(ticket)
+                desk.require_holder(ticket, session.merge(staff))
+                channel_name, sender = ticket.channel, ticket.sender
             name = staff.display_name
             if closing:
                 text, buttons = texts.CLOSED.format(name=name), texts.rating_buttons()
             else:
                 text, buttons = texts.HANDED_BACK.format(name=name), None
+            # Rasa first: if it cannot resume the bot, the agent still holds the conversation.
             try:
                 await channel.tell(
                     ticket_id,
@@ -589,6 +613,10 @@ class DeskInput(InputChannel):
                 )
             except DeliveryError as error:
                 logger.error("ticket %s: %s", ticket_id, error)
+            with session_scope() as session:
+                ticket = desk.get_ticket(session, ticket_id)
+                (desk.close if closing else desk.hand_back)(session, ticket, session.merge(staff), now())
+                data = ticket_json(ticket)
             logger.info("ticket %s %s by %s", ticket_id, "closed" if closing else "handed back", staff.username)
             return response.json({"ticket": data})
 
@@ -607,10 +635,10 @@ class DeskInput(InputChannel):
         async def reveal_phone(_: Request, staff: Staff, ticket_id: int) -> HTTPResponse:
             with session_scope() as session:
                 ticket = desk.get_ticket(session, ticket_id)
-                sender = ticket.sender
-                phone = ticket.phone
-            if not phone and sender:
-                phone = transcript.slots(await channel.events(sender, fresh=True)).get("phone_number")
+                sender, phone = ticket.sender, ticket.phone
+            if not phone and sender:  # the number the panel shows masked: slot or NLU entity
+                events = await channel.events(sender, fresh=True)
+                phone = {**transcript.entities(events), **transcript.slots(events)}.get("phone_number")
             with session_scope() as session:
                 ticket = desk.get_ticket(session, ticket_id)
                 revealed = desk.reveal_phone(session, ticket, session.merge(staff), now(), phone)

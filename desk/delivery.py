@@ -19,6 +19,10 @@ PUSHED_CHANNELS = ("socketio", "telegram", "slack")
 class DeliveryError(RuntimeError):
     """The customer's channel did not take the message (e.g. the Telegram API is down)."""
 
+    def __init__(self, message: str, channel: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+
 
 def is_pushed(channel: Optional[str]) -> bool:
     return channel in PUSHED_CHANNELS
@@ -46,7 +50,7 @@ async def deliver(
         if channel == "socketio":
             sio = getattr(source, "sio", None)
             if sio is None:
-                raise DeliveryError("socket.io is not running in this server")
+                raise DeliveryError("socket.io is not running in this server", channel)
             payload: Dict[str, Any] = {"text": text, "agent": agent}
             if buttons:
                 payload["quick_replies"] = [{"content_type": "text", **button} for button in buttons]
@@ -60,7 +64,7 @@ async def deliver(
             metadata = metadata or {}
             output = source.get_output_channel(metadata.get("out_channel"), metadata.get("thread_id"))
         if output is None:
-            raise DeliveryError(f"the {channel} channel is off in this server")
+            raise DeliveryError(f"the {channel} channel is off in this server", channel)
         if buttons:
             await output.send_text_with_buttons(sender, text, buttons)
         else:
@@ -69,4 +73,4 @@ async def deliver(
     except DeliveryError:
         raise
     except Exception as error:  # a platform's client raises its own errors
-        raise DeliveryError(f"{channel} did not take the message for {sender}: {error!r}") from error
+        raise DeliveryError(f"{channel} did not take the message for {sender}: {error!r}", channel) from error

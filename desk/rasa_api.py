@@ -6,6 +6,7 @@ agent's messages), so Rasa's lock store orders them with the customer's own mess
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
@@ -43,7 +44,7 @@ class RasaAPI:
                 if reply.status >= 400:
                     raise RasaAPIError(f"Rasa answered {reply.status} to {method} {url}: {str(payload)[:300]}")
                 return payload
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as error:
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as error:
             raise RasaAPIError(f"Rasa API unreachable ({method} {url}): {error!r}") from error
 
     async def events(self, sender: str) -> List[Dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-AGENT = "客服{name}"
 JOINED = "您好，客服{name}已加入对话，接下来由我为您服务。"
 HANDED_BACK = "客服{name}的人工服务已结束，接下来由智能助手继续为您服务，需要时可随时回复“转人工”。"
 CLOSED = "本次人工服务已结束，感谢您的耐心。请为客服{name}的服务打分："

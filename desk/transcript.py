@@ -11,7 +11,9 @@ SLOTS_SHOWN = ("product", "order_id", "phone_number", "company")
 
 def _time(event: Event) -> Optional[str]:
     stamp = event.get("timestamp")
-    return datetime.fromtimestamp(stamp).isoformat(timespec="seconds") if isinstance(stamp, (int, float)) else None
+    if not isinstance(stamp, (int, float)):
+        return None
+    return datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="seconds")
 
 
 def messages(events: List[Event]) -> List[Dict[str, Any]]:
@@ -89,16 +91,6 @@ def understood(events: List[Event]) -> Dict[str, Any]:
     known = {**entities(events), **slots(events)}
     intent = ((latest or {}).get("parse_data") or {}).get("intent") or {}
     return {"intent": intent.get("name"), "product": known.get("product"), "order_id": known.get("order_id")}
-
-
-def is_paused(events: List[Event]) -> bool:
-    paused = False
-    for event in events:
-        if event.get("event") == "pause":
-            paused = True
-        elif event.get("event") in ("resume", "restart", "session_started"):
-            paused = False
-    return paused
 
 
 def reachable_channel(events: List[Event], channels: tuple, fallback: Optional[str]) -> Optional[str]:

@@ -7,13 +7,13 @@ user of zhiyin. This wrapper puts an "ignore" filter in front after sanic is imp
 one for a validator false positive, below), then runs Rasa's own entry point with the given
 arguments: `python -m zhiyin.rasa_cli train`.
 
-`rasa run` (the server, not `run actions`) gets `--auth-token` from ``RASA_API_TOKEN`` when
-that is set, so the HTTP API is never open and the token stays out of the process list.
+`rasa run` (the server, not `run actions`) gets `--auth-token` (zhiyin.settings.rasa_api_token:
+``RASA_API_TOKEN``, else var/rasa-api-token), so the HTTP API is never open and the token
+stays out of the process list.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from typing import List, Optional
@@ -31,6 +31,8 @@ warnings.filterwarnings(
 
 from rasa.__main__ import main  # noqa: E402
 
+from zhiyin.settings import rasa_api_token  # noqa: E402
+
 
 def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
     """`argv` with `--auth-token token` added to a `rasa run` that has no token of its own."""
@@ -41,5 +43,5 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
 
 
 if __name__ == "__main__":
-    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], rasa_api_token())
     main()

@@ -40,6 +40,9 @@ MAX_FAILURES_PER_ADDRESS = 20
 FIRST_LEAD_USERNAME = "admin"
 
 _hasher = PasswordHasher()
+# Verified against when the username is unknown, so that the answer takes as long either way.
+_DUMMY_HASH = _hasher.hash("zhiyin-no-such-account")
+TOUCH_EVERY = timedelta(seconds=30)  # how often a session in use records that it is
 
 
 class StaffError(ValueError):
@@ -53,7 +56,7 @@ class LoginResult:
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 def _check_password(password: str) -> None:
@@ -115,7 +118,8 @@ def authenticate(session: Session, username: str, password: str, address: str, n
         return LoginResult(None, "throttled")
     staff = session.scalars(select(Staff).where(Staff.username == username)).first()
     try:
-        valid = staff is not None and staff.active and _hasher.verify(staff.password_hash, password or "")
+        hashed = staff.password_hash if staff is not None else _DUMMY_HASH
+        valid = _hasher.verify(hashed, password or "") and staff is not None and staff.active
     except (VerificationError, InvalidHashError):
         valid = False
     if not valid or staff is None:
@@ -130,6 +134,9 @@ def authenticate(session: Session, username: str, password: str, address: str, n
 def start_session(session: Session, staff: Staff, now: datetime) -> Tuple[str, str]:
     """(session token for the cookie, CSRF token for the page)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    # Housekeeping: ended sessions and failures too old to count are not kept.
+    session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_WINDOW))
     session.add(
         StaffSession(
             token_hash=_token_hash(token),
@@ -151,8 +158,9 @@ def session_for(session: Session, token: Optional[str], now: datetime) -> Option
     found = session.scalars(select(StaffSession).where(StaffSession.token_hash == _token_hash(token))).first()
     if found is None or found.expires_at <= now or not found.staff.active:
         return None
-    found.last_seen_at = now
-    found.expires_at = min(found.created_at + SESSION_MAX, now + SESSION_IDLE)
+    if now - found.last_seen_at >= TOUCH_EVERY:  # not a write on every request
+        found.last_seen_at = now
+        found.expires_at = min(found.created_at + SESSION_MAX, now + SESSION_IDLE)
     return found
 
 

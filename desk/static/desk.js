@@ -649,7 +649,7 @@
     select.value = t.assignee ? String(t.assignee.id) : "";
     const live = $("ticket-live-link");
     clear(live);
-    if (t.kind === "handoff" && t.sender) {
+    if ((t.kind === "handoff" || t.kind === "callback") && t.sender) {
       live.appendChild(el("a", { href: `#conversation/${t.id}`, text: "打开对应会话 →" }));
     }
 

@@ -114,6 +114,14 @@ def test_outside_service_hours_a_call_back_is_offered(database, session, dispatc
     assert len(session.scalars(select(Ticket)).all()) == 1
 
 
+def test_an_open_call_back_does_not_stop_a_person_answering_now(database, session, dispatcher, make_tracker, domain):
+    tickets.create_ticket(session, "callback", "昨晚转人工", channel="rest", sender="customer-1")
+    session.commit()
+    run_action(ActionHandoff(), dispatcher, make_tracker("转人工", "request_human"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_handoff"
+    assert {t.kind for t in session.scalars(select(Ticket))} == {"callback", "handoff"}
+
+
 @pytest.mark.closed_desk
 def test_with_nobody_at_the_desk_a_call_back_is_offered_honestly(database, session, dispatcher, make_tracker, domain):
     tracker = make_tracker("呜啦啦", "nlu_fallback", history=[user_event("阿巴阿巴", "nlu_fallback")])

@@ -126,8 +126,8 @@ def waiting_ticket(session, rasa, sender, channel_name, text="转人工", **fiel
 
 def test_a_web_chat_customer_gets_the_agents_words_live_with_the_agents_name(session, rasa, socketio, channel, wang):
     ticket = waiting_ticket(session, rasa, "web-1", "socketio")
-    pushed = asyncio.run(channel.tell(ticket.id, "socketio", "web-1", "您好", wang, "joined", [{"event": "pause"}]))
-    assert pushed
+    told = asyncio.run(channel.tell(ticket.id, "socketio", "web-1", "您好", wang, "joined", [{"event": "pause"}]))
+    assert told == (True, "socketio")
     assert socketio.sio.emitted == [("bot_uttered", {"text": "您好", "agent": "小王"}, "web-1")]
     pause, said = rasa.conversations["web-1"][-2:]
     assert pause == {"event": "pause"}
@@ -138,9 +138,10 @@ def test_a_web_chat_customer_gets_the_agents_words_live_with_the_agents_name(ses
 
 def test_a_rest_customer_gets_the_message_with_the_next_call(session, rasa, channel, wang):
     ticket = waiting_ticket(session, rasa, "rest-1", "rest")
-    assert asyncio.run(channel.tell(ticket.id, "rest", "rest-1", "您好", wang, "joined")) is False
-    assert [m["text"] for m in desk.take_undelivered("rest-1")] == ["您好"]
-    assert desk.take_undelivered("rest-1") == []
+    assert asyncio.run(channel.tell(ticket.id, "rest", "rest-1", "您好", wang, "joined")) == (False, "rest")
+    assert desk.take_undelivered("voice", "rest-1") == []  # another channel's conversation
+    assert [m["text"] for m in desk.take_undelivered("rest", "rest-1")] == ["您好"]
+    assert desk.take_undelivered("rest", "rest-1") == []
 
 
 def test_rating_buttons_go_out_with_the_closing_message(session, rasa, channel, wang):
@@ -156,8 +157,9 @@ def test_rating_buttons_go_out_with_the_closing_message(session, rasa, channel, 
 
 
 def test_a_channel_that_does_not_take_the_message_is_an_error():
-    with pytest.raises(DeliveryError, match="telegram did not take"):
+    with pytest.raises(DeliveryError, match="telegram did not take") as failed:
         asyncio.run(deliver([FakeTelegramInput(FakeOutput(fail=True))], "telegram", "1", "您好"))
+    assert failed.value.channel == "telegram"
     with pytest.raises(DeliveryError, match="off"):
         asyncio.run(deliver([], "slack", "U1", "您好"))
     assert asyncio.run(deliver([], "rest", "r", "您好")) is False

@@ -120,8 +120,11 @@ def test_bad_desk_requests_get_a_4xx_with_a_reason(agent):
         (agent.get("/api/tickets?kind=praise"), 400),
         (agent.get("/api/tickets?since=yesterday"), 400),
         (agent.post("/api/conversations/999999/claim"), 404),
+        (agent.post(f"/api/conversations/{2**63}/claim"), 404),
+        (agent.http.post(f"{agent.base}/api/tickets/1/notes", json={"text": "x"}, headers={"X-CSRF-Token": "é"}), 403),
     ):
         assert answer.status_code == status and answer.json()["error"]
+    assert agent.get("/api/tickets?until=9999-12-31").status_code == 200
 
 
 # ---- taking a conversation over ---------------------------------------------------------------

@@ -13,6 +13,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from zhiyin import staff as accounts
 from zhiyin.db import AgentMessage, Staff, Ticket, TicketChange, TicketNote, session_scope
 from zhiyin.services.tickets import TICKET_KINDS
+from zhiyin.settings import desk_hours, desk_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,10 @@ TRANSITIONS = {
     "resolved": {"open", "in_progress", "closed"},
     "closed": {"open"},
 }
-LIVE_KIND = "handoff"  # tickets whose conversation a person takes over
+QUEUED_KIND = "handoff"  # conversations waiting for a person now
+# Tickets whose conversation a person can take over: handoffs, and call-backs a person answers
+# in the chat the customer left (when there is no phone number to call).
+LIVE_KINDS = ("handoff", "callback")
 MAX_REPLY_CHARS = 4000
 MAX_NOTE_CHARS = 4000
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})\s*$")
@@ -70,6 +75,16 @@ class ServiceHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
+def configured_hours() -> ServiceHours:
+    """The service hours of the settings (DESK_HOURS); ValueError if they cannot be read."""
+    return ServiceHours.parse(desk_hours())
+
+
+def local_time() -> time:
+    """The time of day in the shop's time zone (DESK_TIMEZONE)."""
+    return datetime.now(ZoneInfo(desk_timezone())).time()
+
+
 PRESENCE = timedelta(minutes=2)  # a desk page open keeps its session in use every second
 
 
@@ -90,7 +105,7 @@ def waiting(session: Session) -> List[Ticket]:
     """Conversations waiting for a person, oldest first."""
     query = (
         select(Ticket)
-        .where(Ticket.kind == LIVE_KIND, Ticket.status == "open", Ticket.sender.is_not(None))
+        .where(Ticket.kind == QUEUED_KIND, Ticket.status == "open", Ticket.sender.is_not(None))
         .order_by(Ticket.created_at, Ticket.id)
     )
     return list(session.scalars(query))
@@ -100,26 +115,14 @@ def held(session: Session) -> List[Ticket]:
     """Conversations a person has taken over and not yet handed back or closed."""
     query = (
         select(Ticket)
-        .where(Ticket.kind == LIVE_KIND, Ticket.status == "in_progress", Ticket.claimed_at.is_not(None))
+        .where(Ticket.kind.in_(LIVE_KINDS), Ticket.status == "in_progress", Ticket.claimed_at.is_not(None))
         .order_by(Ticket.claimed_at)
     )
     return list(session.scalars(query))
 
 
 def is_held(ticket: Ticket) -> bool:
-    return ticket.kind == LIVE_KIND and ticket.status == "in_progress" and ticket.claimed_at is not None
-
-
-def held_conversation(session: Session, channel: Optional[str], sender: str) -> Optional[Ticket]:
-    """The taken-over ticket of this conversation, if a person holds it now."""
-    query = select(Ticket).where(
-        Ticket.kind == LIVE_KIND,
-        Ticket.status == "in_progress",
-        Ticket.claimed_at.is_not(None),
-        Ticket.sender == sender,
-        Ticket.channel == channel,
-    )
-    return session.scalars(query).first()
+    return ticket.kind in LIVE_KINDS and ticket.status == "in_progress" and ticket.claimed_at is not None
 
 
 def queue_position(session: Session, ticket: Ticket) -> int:
@@ -128,7 +131,7 @@ def queue_position(session: Session, ticket: Ticket) -> int:
 
 
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
+    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id < 2**31 else None
     if ticket is None:
         raise DeskError(404, "没有这个工单 / no such ticket")
     return ticket
@@ -166,14 +169,16 @@ def _set(session: Session, ticket: Ticket, actor: Optional[Staff], field: str, v
 
 def claim(session: Session, ticket: Ticket, staff: Staff, now: datetime) -> Ticket:
     """The agent takes the conversation over; 409 if a colleague holds it or it is over."""
-    if ticket.kind != LIVE_KIND or not ticket.sender:
+    if ticket.kind not in LIVE_KINDS or not ticket.sender:
         raise DeskError(400, "这个工单没有可接入的对话 / this ticket has no live conversation")
     if is_held(ticket):
         if ticket.assignee_id == staff.id:
             return ticket
-        raise DeskError(409, f"{ticket.assignee.display_name} 已经接入了这个对话 / already taken")
+        raise DeskError(409, f"{holder_name(ticket)} 已经接入了这个对话 / already taken")
     if ticket.status != "open":
         raise DeskError(409, "对话已经结束 / this conversation is no longer waiting")
+    if ticket.kind == "callback" and ticket.assignee_id not in (None, staff.id):
+        raise DeskError(403, "这个回电工单由同事负责 / assigned to a colleague")
     # Conditional update: of two agents claiming at once, exactly one wins.
     won = session.execute(
         update(Ticket)
@@ -198,16 +203,21 @@ def release(session: Session, ticket: Ticket, now: datetime) -> Ticket:
     return ticket
 
 
-def _require_holder(ticket: Ticket, staff: Staff) -> None:
+def holder_name(ticket: Ticket) -> str:
+    return ticket.assignee.display_name if ticket.assignee else "同事"
+
+
+def require_holder(ticket: Ticket, staff: Staff) -> None:
+    """DeskError unless `staff` holds this conversation now."""
     if not is_held(ticket):
         raise DeskError(409, "请先接入这个对话 / claim the conversation first")
     if ticket.assignee_id != staff.id:
-        raise DeskError(403, f"这个对话由 {ticket.assignee.display_name} 接待 / held by a colleague")
+        raise DeskError(403, f"这个对话由 {holder_name(ticket)} 接待 / held by a colleague")
 
 
 def reply_text(ticket: Ticket, staff: Staff, text: str) -> str:
     """The reply as it will be sent, if `staff` may send it now (else DeskError)."""
-    _require_holder(ticket, staff)
+    require_holder(ticket, staff)
     text = (text or "").strip()
     if not text:
         raise DeskError(400, "回复不能为空 / the reply is empty")
@@ -239,14 +249,14 @@ def record_reply(
 
 def hand_back(session: Session, ticket: Ticket, staff: Staff, now: datetime) -> Ticket:
     """The bot answers the conversation again; the handoff counts as resolved."""
-    _require_holder(ticket, staff)
+    require_holder(ticket, staff)
     _set(session, ticket, staff, "status", "resolved", now)
     return ticket
 
 
 def close(session: Session, ticket: Ticket, staff: Staff, now: datetime) -> Ticket:
     """The conversation is over: the ticket is closed and the customer asked for a rating."""
-    _require_holder(ticket, staff)
+    require_holder(ticket, staff)
     _set(session, ticket, staff, "status", "closed", now)
     ticket.closed_at = now
     return ticket
@@ -290,14 +300,16 @@ def expire_claims(session: Session, now: datetime, timeout: timedelta) -> List[R
     return [ReturnedClaim(t.id, t.channel, t.sender, name, queue_position(session, t)) for t, name in returned]
 
 
-def rate(session: Session, channel: Optional[str], sender: str, rating: int) -> Optional[Ticket]:
+def rate(
+    session: Session, channel: Optional[str], sender: str, rating: int, now: Optional[datetime] = None
+) -> Optional[Ticket]:
     """Store the customer's 1-5 rating on their latest closed, unrated handoff; None if none."""
     if not 1 <= rating <= 5:
         raise DeskError(400, "评分应为 1 到 5 / rating must be 1-5")
     query = (
         select(Ticket)
         .where(
-            Ticket.kind == LIVE_KIND,
+            Ticket.kind.in_(LIVE_KINDS),
             Ticket.status == "closed",
             Ticket.rating.is_(None),
             Ticket.sender == sender,
@@ -308,16 +320,16 @@ def rate(session: Session, channel: Optional[str], sender: str, rating: int) -> 
     ticket = session.scalars(query).first()
     if ticket is not None:
         ticket.rating = rating
-        _change(session, ticket, None, "rating", None, rating, ticket.closed_at or datetime.now())
+        _change(session, ticket, None, "rating", None, rating, now or datetime.now())
     return ticket
 
 
-def undelivered(session: Session, sender: str) -> List[AgentMessage]:
-    """Desk messages the customer has not received yet (REST and voice clients collect them
-    with their next call), marked delivered as they are handed over."""
+def undelivered(session: Session, channel: str, sender: str) -> List[AgentMessage]:
+    """Desk messages for this conversation that the customer has not received yet (REST and
+    voice clients collect them with their next call), marked delivered as they are handed over."""
     query = (
         select(AgentMessage)
-        .where(AgentMessage.sender == sender, AgentMessage.delivered_at.is_(None))
+        .where(AgentMessage.sender == sender, AgentMessage.channel == channel, AgentMessage.delivered_at.is_(None))
         .order_by(AgentMessage.id)
     )
     messages = list(session.scalars(query))
@@ -327,12 +339,12 @@ def undelivered(session: Session, sender: str) -> List[AgentMessage]:
     return messages
 
 
-def take_undelivered(sender: str) -> List[Dict[str, str]]:
+def take_undelivered(channel: str, sender: str) -> List[Dict[str, str]]:
     """undelivered() in its own transaction, as channel replies ({"recipient_id", "text"}).
     A database that cannot be reached costs the customer nothing but these messages (logged)."""
     try:
         with session_scope() as session:
-            return [{"recipient_id": sender, "text": m.text} for m in undelivered(session, sender)]
+            return [{"recipient_id": sender, "text": m.text} for m in undelivered(session, channel, sender)]
     except SQLAlchemyError:
         logger.exception("desk messages for %s not collected", sender)
         return []
@@ -365,6 +377,8 @@ def list_tickets(
     if since:
         query = query.where(Ticket.created_at >= datetime.combine(since, time()))
     if until:
+        if until >= date.max:
+            until = date.max - timedelta(days=1)
         query = query.where(Ticket.created_at < datetime.combine(until + timedelta(days=1), time()))
     return list(session.scalars(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)))
 
@@ -384,8 +398,11 @@ def update_ticket(
     is_lead = staff.role == "lead"
     if not is_lead and ticket.assignee_id not in (None, staff.id):
         raise DeskError(403, "这个工单由同事负责，只有组长可以更改 / assigned to a colleague")
-    if is_held(ticket) and status is not None:
+    if is_held(ticket) and (status is not None or assign):
         raise DeskError(409, "对话进行中：请用交还或结束 / use hand back or close on a live conversation")
+    if ticket.kind in LIVE_KINDS and status == "in_progress" and ticket.sender:
+        # In progress with a conversation means "a person holds it": only a claim does that.
+        raise DeskError(409, "请在会话中接入 / take the conversation over to work on it")
     if assign:
         if assignee_id is not None:
             assignee = session.get(Staff, assignee_id)
@@ -427,7 +444,10 @@ def history(session: Session, ticket: Ticket) -> List[TicketChange]:
 
 
 def reveal_phone(session: Session, ticket: Ticket, staff: Staff, now: datetime, phone: Optional[str]) -> str:
-    """The customer's full number for `staff`; every reveal is kept in the ticket's history."""
+    """The customer's full number for `staff` (a lead, or an agent on an unassigned ticket or
+    their own); every reveal is kept in the ticket's history."""
+    if staff.role != "lead" and ticket.assignee_id not in (None, staff.id):
+        raise DeskError(403, "这个工单由同事负责 / assigned to a colleague")
     if not phone:
         raise DeskError(404, "没有客户的手机号 / no phone number")
     _change(session, ticket, staff, "phone_viewed", None, staff.username, now)
@@ -449,7 +469,7 @@ def staff_list(session: Session) -> List[Staff]:
 
 def stats(session: Session) -> Dict[str, object]:
     """The team's figures for a lead."""
-    live = list(session.scalars(select(Ticket).where(Ticket.kind == LIVE_KIND)))
+    live = list(session.scalars(select(Ticket).where(Ticket.kind.in_(LIVE_KINDS))))
     waits = [(t.claimed_at - t.created_at).total_seconds() for t in live if t.claimed_at]
     responses = [(t.first_response_at - t.created_at).total_seconds() for t in live if t.first_response_at]
     ratings = [t.rating for t in live if t.rating]

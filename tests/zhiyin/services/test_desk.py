@@ -42,7 +42,6 @@ def test_claim_takes_the_conversation_out_of_the_queue(session, team):
     desk.claim(session, ticket, team["wang"], T0)
     assert desk.is_held(ticket) and ticket.assignee is team["wang"] and ticket.claimed_at == T0
     assert desk.waiting(session) == [] and desk.held(session) == [ticket]
-    assert desk.held_conversation(session, "socketio", "a") is ticket
     assert [(c.field, c.new) for c in desk.history(session, ticket)] == [
         ("status", "in_progress"),
         ("assignee", "wang"),
@@ -65,9 +64,9 @@ def test_a_conversation_has_one_holder(session, team):
     assert refused.value.status == 409 and "小王" in refused.value.reason
 
 
-@pytest.mark.parametrize("kind", ["complaint", "callback"])
-def test_only_handoffs_can_be_claimed(session, team, kind):
-    ticket = tickets.create_ticket(session, kind, "请回电", channel="rest", sender="a")
+@pytest.mark.parametrize("kind, sender", [("complaint", "a"), ("suggestion", "a"), ("callback", None)])
+def test_only_conversations_can_be_taken_over(session, team, kind, sender):
+    ticket = tickets.create_ticket(session, kind, "请回电", channel="rest", sender=sender)
     with pytest.raises(desk.DeskError) as refused:
         desk.claim(session, ticket, team["wang"], T0)
     assert refused.value.status == 400
@@ -141,8 +140,9 @@ def test_undelivered_messages_are_handed_over_once(session, team):
     ticket = desk.claim(session, handoff(session, "r1", channel="rest"), team["wang"], T0)
     desk.record_reply(session, ticket, team["wang"], "第一条", T0, delivered=False)
     desk.record_reply(session, ticket, team["wang"], "第二条", T0, delivered=False)
-    assert [m.text for m in desk.undelivered(session, "r1")] == ["第一条", "第二条"]
-    assert desk.undelivered(session, "r1") == []
+    assert desk.undelivered(session, "voice", "r1") == []
+    assert [m.text for m in desk.undelivered(session, "rest", "r1")] == ["第一条", "第二条"]
+    assert desk.undelivered(session, "rest", "r1") == []
 
 
 @pytest.mark.parametrize(
@@ -217,9 +217,27 @@ def test_closed_tickets_only_reopen(session, team, status):
 
 def test_a_live_conversation_changes_through_the_conversation_actions(session, team):
     ticket = desk.claim(session, handoff(session, "a"), team["wang"], T0)
-    with pytest.raises(desk.DeskError) as refused:
-        desk.update_ticket(session, ticket, team["wang"], T0, status="closed")
-    assert refused.value.status == 409
+    for change in ({"status": "closed"}, {"assign": True, "assignee_id": None}):
+        with pytest.raises(desk.DeskError) as refused:
+            desk.update_ticket(session, ticket, team["wang"], T0, **change)
+        assert refused.value.status == 409
+    desk.hand_back(session, ticket, team["wang"], T0)
+    with pytest.raises(desk.DeskError) as not_by_hand:  # "held" again without Rasa paused
+        desk.update_ticket(session, ticket, team["lead"], T0, status="in_progress")
+    assert not_by_hand.value.status == 409
+
+
+def test_a_call_back_customer_can_be_answered_in_their_chat(session, team):
+    callback = tickets.create_ticket(session, "callback", "转人工", channel="telegram", sender="42")
+    assert desk.waiting(session) == []  # not in the live queue: the customer was told to expect a call
+    desk.claim(session, callback, team["wang"], T0)
+    assert desk.held(session) == [callback]
+    desk.record_reply(session, callback, team["wang"], "您好，昨晚您找过我们", T0, delivered=True)
+    other = tickets.create_ticket(session, "callback", "请回电", channel="rest", sender="43")
+    desk.update_ticket(session, other, team["li"], T0, assign=True, assignee_id=team["li"].id)
+    with pytest.raises(desk.DeskError) as colleagues:
+        desk.claim(session, other, team["wang"], T0)
+    assert colleagues.value.status == 403
 
 
 def test_notes_and_phone_reveals_are_kept(session, team):
@@ -233,6 +251,11 @@ def test_notes_and_phone_reveals_are_kept(session, team):
     with pytest.raises(desk.DeskError) as none:
         desk.reveal_phone(session, handoff(session, "b"), team["wang"], T0, None)
     assert none.value.status == 404
+    desk.update_ticket(session, ticket, team["li"], T0, assign=True, assignee_id=team["li"].id)
+    with pytest.raises(desk.DeskError) as colleague:
+        desk.reveal_phone(session, ticket, team["wang"], T0, ticket.phone)
+    assert colleague.value.status == 403
+    assert desk.reveal_phone(session, ticket, team["lead"], T0, ticket.phone) == "13812345678"
 
 
 def test_ticket_filters(session):
@@ -246,6 +269,9 @@ def test_ticket_filters(session):
     assert desk.list_tickets(session, status="open", product="小米") == [new]
     assert desk.list_tickets(session, since=date(2026, 11, 2)) == [new]
     assert desk.list_tickets(session, until=date(2026, 11, 1)) == [old]
+    assert desk.list_tickets(session, until=date.max) == [new, old]
+    with pytest.raises(desk.DeskError):
+        desk.get_ticket(session, 2**63)
     for bad in ({"kind": "praise"}, {"status": "done"}):
         with pytest.raises(desk.DeskError):
             desk.list_tickets(session, **bad)
