@@ -95,3 +95,17 @@ def test_no_compared_pipeline_has_the_knowledge_base_selector():
 def test_an_unknown_pipeline_is_refused():
     with pytest.raises(ValueError):
         pipeline_config("no-such-pipeline")
+
+
+def test_desk_latency_waits_for_the_event_that_shows_the_customer():
+    import queue
+
+    from tools.bench import desk
+
+    events = queue.Queue()
+    events.put((1.0, {"waiting": [{"sender": "other"}], "mine": [], "others": []}))
+    events.put((2.5, {"waiting": [{"sender": "other"}, {"sender": "desk-bench-0"}], "mine": [], "others": []}))
+    assert desk.wait_for(events, desk.in_queue("desk-bench-0")) == 2.5
+    events.put((3.0, {"transcript": [{"who": "agent", "text": "冰箱还是不制冷"}]}))
+    events.put((4.0, {"transcript": [{"who": "customer", "text": "冰箱还是不制冷"}]}))
+    assert desk.wait_for(events, desk.said("冰箱还是不制冷")) == 4.0
