@@ -158,6 +158,7 @@ class DeskInput(InputChannel):
         desk.configured_hours()  # a DESK_HOURS that cannot be read stops the start, with its reason
         self._events_cache: Dict[str, Tuple[float, List[Dict[str, Any]]]] = {}
         self.input_channels: List[Any] = []
+        self._untold: List[desk.ReturnedClaim] = []  # back in the queue, Rasa not told yet
 
     @classmethod
     def name(cls) -> str:
@@ -300,10 +301,13 @@ class DeskInput(InputChannel):
     # ---- background: claims nobody answers go back to the queue ----------------------------
 
     async def sweep(self) -> None:
+        """Claims nobody answered go back to the queue and their customers are told. When Rasa
+        cannot be reached, telling them (and resuming the bot) is retried on the next sweep."""
         with session_scope() as session:
             returned = desk.expire_claims(session, now(), self.claim_timeout)
         for claim in returned:
             logger.info("ticket %s: no agent reply for %s, back to the queue", claim.ticket_id, self.claim_timeout)
+        for claim in [*self._untold, *returned]:
             try:
                 await self.tell(
                     claim.ticket_id,
@@ -314,10 +318,17 @@ class DeskInput(InputChannel):
                     "returned",
                     [{"event": "resume"}],
                 )
-            except (RasaAPIError, DeliveryError) as error:
+            except RasaAPIError as error:
+                logger.error("ticket %s is back in the queue; telling Rasa failed, retried: %s", claim.ticket_id, error)
+                if claim not in self._untold:
+                    self._untold.append(claim)
+                continue
+            except DeliveryError as error:
                 logger.error(
                     "ticket %s is back in the queue, but the customer was not told: %s", claim.ticket_id, error
                 )
+            if claim in self._untold:
+                self._untold.remove(claim)
 
     # ---- the web app ---------------------------------------------------------------------
 

@@ -211,3 +211,17 @@ def test_a_claim_is_undone_when_rasa_cannot_be_told(session, rasa, channel, wang
     with pytest.raises(RasaAPIError):
         asyncio.run(channel.tell(ticket.id, "socketio", "web-5", "您好", wang, "joined", [{"event": "pause"}]))
     assert rasa.conversations["web-5"] == [customer("转人工", "socketio")]  # nothing appended
+
+
+def test_a_returned_claim_rasa_did_not_hear_about_is_retried(session, rasa, socketio, channel, wang):
+    ticket = waiting_ticket(session, rasa, "web-6", "socketio")
+    desk.claim(session, ticket, wang, datetime.now() - timedelta(minutes=6))
+    session.commit()
+    rasa.down = True
+    asyncio.run(channel.sweep())
+    assert rasa.conversations["web-6"] == [customer("转人工", "socketio")]
+    rasa.down = False
+    asyncio.run(channel.sweep())
+    assert rasa.conversations["web-6"][-2]["event"] == "resume"
+    asyncio.run(channel.sweep())  # told once
+    assert [e["event"] for e in rasa.conversations["web-6"]].count("resume") == 1
