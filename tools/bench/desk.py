@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import queue
+import random
 import tempfile
 import threading
 import time
@@ -72,9 +73,13 @@ def measure(base: str, rounds: int) -> Dict[str, List[float]]:
     csrf = login.json()["csrf"]
     queue_events, stop_queue = listen(http, f"{base}/agent/api/stream")
     results: Dict[str, List[float]] = {"queue": [], "message": []}
+    # Customers act at random moments: right after an event they would meet the streams' next
+    # tick at the same phase every round.
+    pause = random.Random(14).uniform
     try:
         for round_no in range(rounds):
             sender = f"desk-bench-{round_no}"
+            time.sleep(pause(0, 1.5))
             http.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": "转人工"}, timeout=60)
             answered = time.monotonic()
             results["queue"].append(wait_for(queue_events, in_queue(sender)) - answered)
@@ -86,6 +91,7 @@ def measure(base: str, rounds: int) -> Dict[str, List[float]]:
             conversation_events, stop_conversation = listen(http, f"{path}/stream")
             try:
                 text = f"第{round_no}条：冰箱还是不制冷"
+                time.sleep(pause(0, 1.5))
                 http.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
                 answered = time.monotonic()
                 results["message"].append(wait_for(conversation_events, said(text)) - answered)
