@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from zhiyin.db import Order
-from zhiyin.services import orders
+from zhiyin.services import verification
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +61,28 @@ def render(domain: Dict[str, Any], response: str, **values: Any) -> str:
     return str(variations[0]["text"]).format(**values)
 
 
-def customer_order(session: Session, tracker: Tracker, order_id: Optional[str]) -> Optional[Order]:
-    """The order a customer asks about, or None.
+def customer_of(tracker: Tracker) -> Optional[verification.Customer]:
+    """The customer the shop's site vouches for in this message (a signed customer token in the
+    message metadata: the web chat's `data-customer-token`, or REST `metadata.customer_token`)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return verification.customer_from_token(metadata.get("customer_token"))
 
-    Every order an action discloses or changes is looked up here: the one place where a check
-    that this customer may see the order (a verified phone or customer token) plugs in.
+
+def client_address(tracker: Tracker) -> Optional[str]:
+    """The client address the channel recorded with the latest message, if any."""
+    return verification.client_address(tracker.latest_message.get("metadata"))
+
+
+def customer_order(session: Session, tracker: Tracker, order_id: Optional[str]) -> Optional[Order]:
+    """The order a customer asks about, if this conversation may see it, else None.
+
+    Every order an action discloses or changes is looked up here: only a conversation that
+    gave the last digits of the order's phone number, or a customer token with that number,
+    gets it (zhiyin.services.verification). An unknown order gives None just the same.
     """
-    return orders.get_order(session, order_id) if order_id else None
+    return verification.verified_order(
+        session, tracker.sender_id, order_id, customer_of(tracker), tracker.get_latest_input_channel() or ""
+    )
 
 
 def database_guard(run: Callable[..., Awaitable[RunResult]]) -> Callable[..., Awaitable[RunResult]]:

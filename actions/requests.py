@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.common import RunResult, customer_order, database_guard, latest_intent, ticket_origin
-from actions.orders import check_order_id
+from actions.orders import PHONE_TAIL, check_order_id, check_phone_tail, needs_phone_tail
 from zhiyin.db import Order, session_scope
 from zhiyin.services import invoices, order_changes
 from zhiyin.services.dates import parse_day, parse_window
@@ -114,10 +114,14 @@ class ValidateOrderRequestForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[str]:
-        base = [slot for slot in domain_slots if slot not in REQUEST_SLOTS]
+        base = [slot for slot in domain_slots if slot not in REQUEST_SLOTS and slot != PHONE_TAIL]
         handler = HANDLERS.get(tracker.get_slot("order_request") or "")
         order_id = tracker.get_slot("order_id")
-        if handler is None or not order_id:
+        if not order_id:
+            return [*base, PHONE_TAIL]
+        if needs_phone_tail(tracker):  # proved first: the request's questions depend on the order
+            return [*base, PHONE_TAIL]
+        if handler is None:
             return base
         try:
             with session_scope() as session:
@@ -134,7 +138,12 @@ class ValidateOrderRequestForm(FormValidationAction):
         if latest_intent(tracker) == "deny":  # "没有订单号": where to find it, then the question again
             dispatcher.utter_message(response="utter_no_order_id")
             return {"order_id": None}
-        return {"order_id": check_order_id(value, dispatcher)}
+        return {"order_id": check_order_id(value, dispatcher), PHONE_TAIL: None}
+
+    def validate_order_phone_tail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return check_phone_tail(value, dispatcher, tracker)
 
     def validate_cancel_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -242,14 +251,14 @@ class ActionHandleOrderRequest(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> RunResult:
         handler = HANDLERS.get(tracker.get_slot("order_request") or "")
         order_id = tracker.get_slot("order_id")
-        events: RunResult = [SlotSet("order_request", None), *reset_request_slots()]
+        events: RunResult = [SlotSet("order_request", None), SlotSet(PHONE_TAIL, None), *reset_request_slots()]
         if handler is None:
             dispatcher.utter_message(response="utter_offer_help")
             return events
         with session_scope() as session:
             order = customer_order(session, tracker, order_id)
             if order is None:
-                dispatcher.utter_message(response="utter_order_not_found", order_id=order_id or "")
+                dispatcher.utter_message(response="utter_order_mismatch")
                 return events
             extra = handler.handle(Request(session, order, tracker, dispatcher, domain))
         return [*extra, *events]

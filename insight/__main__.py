@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _read(args: argparse.Namespace):
-    from insight.conversations import Period, read_messages, read_tickets, tracker_engine
+    from insight.conversations import Period, read_messages, read_tickets
+    from zhiyin.tracker_events import tracker_engine
 
     period = Period(args.since, args.until)
     engine = get_engine(args.database_url) if args.database_url else get_engine()
@@ -70,8 +71,9 @@ def _read(args: argparse.Namespace):
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from insight.conversations import read_agent_replies, tracker_engine
+    from insight.conversations import read_agent_replies
     from insight.export import export
+    from zhiyin.tracker_events import tracker_engine
 
     period, _, messages, tickets = _read(args)
     replies = read_agent_replies(tracker_engine(args.tracker_url), period)

@@ -7,33 +7,18 @@ without loading trackers one by one.
 
 from __future__ import annotations
 
-import json
-import os
+import dataclasses
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import URL, make_url
 
 from zhiyin.db import Ticket, session_scope
-from zhiyin.paths import PROJECT_ROOT
-
-# Rasa's SQLTrackerStore table, declared here only for reading.
-_events = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
+from zhiyin.privacy import ERASED_TEXTS
+from zhiyin.tracker_events import event_data, events
 
 
 @dataclass
@@ -96,35 +81,19 @@ class Period:
         return f"{self.since or '最早'} 至 {self.until or '最新'}"
 
 
-def tracker_store_url(url: Optional[str] = None) -> URL:
-    """The tracker store zhiyin writes (endpoints.yml): TRACKER_DB_URL, else dialect + db."""
-    explicit = url or os.environ.get("TRACKER_DB_URL")
-    if explicit:
-        return make_url(explicit)
-    dialect = os.environ.get("TRACKER_DB_DIALECT", "sqlite")
-    database = os.environ.get("TRACKER_DB", "var/tracker.db")
-    if dialect == "sqlite" and not Path(database).is_absolute():
-        database = str(PROJECT_ROOT / database)
-    return URL.create(dialect, database=database)
-
-
-def tracker_engine(url: Optional[str] = None) -> Engine:
-    return create_engine(tracker_store_url(url), future=True)
-
-
 def read_messages(engine: Engine, period: Period = Period()) -> List[Message]:
     """Every user message in the period, oldest first; an empty store gives an empty list."""
     if not inspect(engine).has_table("events"):
         return []
     start, end = period.bounds()
-    query = select(_events.c.sender_id, _events.c.data).where(_events.c.type_name == "user")
+    query = select(events.c.sender_id, events.c.data).where(events.c.type_name == "user")
     if start:
-        query = query.where(_events.c.timestamp >= start.timestamp())
+        query = query.where(events.c.timestamp >= start.timestamp())
     if end:
-        query = query.where(_events.c.timestamp < end.timestamp())
+        query = query.where(events.c.timestamp < end.timestamp())
     with engine.connect() as connection:
-        rows = connection.execute(query.order_by(_events.c.timestamp, _events.c.id)).all()
-    return [_message(sender, json.loads(data)) for sender, data in rows]
+        rows = connection.execute(query.order_by(events.c.timestamp, events.c.id)).all()
+    return [_message(sender, event_data(data)) for sender, data in rows]
 
 
 def read_agent_replies(engine: Engine, period: Period = Period()) -> List[AgentReply]:
@@ -132,16 +101,16 @@ def read_agent_replies(engine: Engine, period: Period = Period()) -> List[AgentR
     if not inspect(engine).has_table("events"):
         return []
     start, end = period.bounds()
-    query = select(_events.c.sender_id, _events.c.data).where(_events.c.type_name == "bot")
+    query = select(events.c.sender_id, events.c.data).where(events.c.type_name == "bot")
     if start:
-        query = query.where(_events.c.timestamp >= start.timestamp())
+        query = query.where(events.c.timestamp >= start.timestamp())
     if end:
-        query = query.where(_events.c.timestamp < end.timestamp())
+        query = query.where(events.c.timestamp < end.timestamp())
     with engine.connect() as connection:
-        rows = connection.execute(query.order_by(_events.c.timestamp, _events.c.id)).all()
+        rows = connection.execute(query.order_by(events.c.timestamp, events.c.id)).all()
     replies = []
     for sender, data in rows:
-        event = json.loads(data)
+        event = event_data(data)
         metadata = event.get("metadata") or {}
         if metadata.get("desk") == "reply":
             time_ = datetime.fromtimestamp(event["timestamp"])
@@ -168,7 +137,7 @@ def _message(sender: str, event: Dict[str, Any]) -> Message:
 
 
 def read_tickets(engine: Engine, period: Period = Period()) -> List[TicketRecord]:
-    """Every ticket created in the period, oldest first."""
+    """Every ticket created in the period, oldest first; erased words read as empty."""
     if not inspect(engine).has_table(Ticket.__tablename__):
         return []
     start, end = period.bounds()
@@ -179,4 +148,6 @@ def read_tickets(engine: Engine, period: Period = Period()) -> List[TicketRecord
         query = query.where(Ticket.created_at < end)
     names = [f.name for f in fields(TicketRecord)]
     with session_scope(engine) as session:
-        return [TicketRecord(**{name: getattr(t, name) for name in names}) for t in session.scalars(query)]
+        records = [TicketRecord(**{name: getattr(t, name) for name in names}) for t in session.scalars(query)]
+    # A ticket whose words were erased (privacy forget or retention) still counts, without them.
+    return [dataclasses.replace(r, text="") if r.text in ERASED_TEXTS else r for r in records]

@@ -20,6 +20,12 @@ from zhiyin.seed import seed_database
 
 POSTGRES_URL_VARIABLE = "ZHIYIN_TEST_POSTGRES_URL"
 
+# Keys for personal data at rest (zhiyin.crypto): fixed for the tests, so that no test creates
+# key files in var/ or depends on a developer's own keys.
+TEST_DATA_KEY = "emhpeWluLXRlc3RzLWRhdGEta2V5LTAxMjM0NTY3ODk="
+os.environ["ZHIYIN_DATA_KEYS"] = TEST_DATA_KEY
+os.environ["ZHIYIN_LOOKUP_KEY"] = "zhiyin-tests-lookup-key"
+
 
 def empty_database(engine: Engine) -> None:
     """Drop zhiyin's tables and the migration history, so the next upgrade starts from nothing."""
@@ -97,8 +103,9 @@ def make_tracker() -> TrackerFactory:
         slots: Optional[Dict[str, Any]] = None,
         history: Optional[List[Dict[str, Any]]] = None,
         sender_id: str = "customer-1",
+        metadata: Optional[Dict[str, Any]] = None,
     ) -> Tracker:
-        latest = user_event(text, intent, entities)
+        latest = user_event(text, intent, entities, metadata)
         events = [*(history or []), latest]
         return Tracker(
             sender_id=sender_id,

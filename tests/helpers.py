@@ -7,9 +7,25 @@ from typing import Any, Dict, List, Optional
 from rasa_sdk.executor import CollectingDispatcher
 
 
-def user_event(text: str, intent: str, entities: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
-    parse_data = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": entities or []}
-    return {"event": "user", "text": text, "parse_data": parse_data, "input_channel": "rest"}
+def user_event(
+    text: str,
+    intent: str,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    parse_data = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": parse_data,
+        "input_channel": "rest",
+        "metadata": metadata or {},
+    }
 
 
 def entity(name: str, value: str) -> Dict[str, Any]:

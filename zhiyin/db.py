@@ -28,9 +28,10 @@ from sqlalchemy import (
     create_engine,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, registry, relationship, sessionmaker
+from sqlalchemy.orm import Session, registry, relationship, sessionmaker, validates
 from sqlalchemy.orm.decl_api import DeclarativeMeta
 
+from zhiyin.crypto import EncryptedText, lookup_hash
 from zhiyin.settings import database_url
 
 mapper_registry = registry()
@@ -270,10 +271,11 @@ class Ticket(Base):
 
     id = Column(Integer, primary_key=True)
     kind = Column(String(16), nullable=False, index=True)
-    text = Column(Text, nullable=False)
+    text = Column(EncryptedText, nullable=False)  # the customer's words: encrypted at rest
     order_id = Column(String(12))
     product = Column(String(128))
-    phone = Column(String(11))
+    phone = Column(EncryptedText)
+    phone_hash = Column(String(64), index=True)  # zhiyin.crypto.lookup_hash(phone), set with it
     channel = Column(String(32))
     sender = Column(String(128))
     created_at = Column(DateTime, nullable=False, default=datetime.now)
@@ -286,6 +288,11 @@ class Ticket(Base):
     rating = Column(Integer)  # the customer's satisfaction, 1-5, after the conversation was closed
 
     assignee = relationship(Staff, lazy="joined")
+
+    @validates("phone")
+    def _hash_phone(self, _key: str, phone: Optional[str]) -> Optional[str]:
+        self.phone_hash = lookup_hash(phone)
+        return phone
 
     @property
     def number(self) -> str:
@@ -301,7 +308,7 @@ class TicketNote(Base):
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, index=True)
     author_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
-    text = Column(Text, nullable=False)
+    text = Column(EncryptedText, nullable=False)
     created_at = Column(DateTime, nullable=False, default=datetime.now)
 
     author = relationship(Staff, lazy="joined")
@@ -336,9 +343,50 @@ class AgentMessage(Base):
     sender = Column(String(128), nullable=False, index=True)
     channel = Column(String(32))
     agent_id = Column(Integer, ForeignKey("staff.id"))
-    text = Column(Text, nullable=False)
+    text = Column(EncryptedText, nullable=False)
     created_at = Column(DateTime, nullable=False, default=datetime.now)
     delivered_at = Column(DateTime)
+
+
+class OrderVerification(Base):
+    """A conversation that proved it belongs to an order's customer (the last four digits of the
+    order's phone number): its order details and requests are open to that conversation."""
+
+    __tablename__ = "order_verifications"
+
+    id = Column(Integer, primary_key=True)
+    sender = Column(String(128), nullable=False, index=True)
+    # The channel the proof came through: a sender id is only unique within its channel, and a
+    # REST client must not borrow a Telegram chat's proof by writing under its id.
+    channel = Column(String(32), nullable=False, default="")
+    order_id = Column(String(12), nullable=False)
+    at = Column(DateTime, nullable=False, default=datetime.now)
+
+
+class VerificationFailure(Base):
+    """A wrong order number or phone digits, counted per conversation and per client address
+    so that order numbers cannot be guessed."""
+
+    __tablename__ = "verification_failures"
+
+    id = Column(Integer, primary_key=True)
+    sender = Column(String(128), nullable=False, index=True)
+    address = Column(String(64), index=True)
+    at = Column(DateTime, nullable=False, default=datetime.now)
+
+
+class PrivacyAudit(Base):
+    """A record of what was done with a customer's personal data (forgotten, exported, purged,
+    keys rotated): who asked, about whom (a keyed hash, never the phone number) and how much."""
+
+    __tablename__ = "privacy_audit"
+
+    id = Column(Integer, primary_key=True)
+    action = Column(String(32), nullable=False)
+    subject = Column(String(64))  # lookup_hash of the phone, or of the sender id
+    detail = Column(JSON, nullable=False, default=dict)
+    operator = Column(String(64))
+    at = Column(DateTime, nullable=False, default=datetime.now)
 
 
 @cache

@@ -9,7 +9,7 @@ arguments: `python -m zhiyin.rasa_cli train`.
 
 `rasa run` (the server, not `run actions`) gets `--auth-token` (zhiyin.settings.rasa_api_token:
 ``RASA_API_TOKEN``, else var/rasa-api-token), so the HTTP API is never open and the token
-stays out of the process list.
+stays out of the process list. Log lines are masked of phone numbers (zhiyin.redaction).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ warnings.filterwarnings(
 
 from rasa.__main__ import main  # noqa: E402
 
+from zhiyin.redaction import mask_phone_numbers_in_logs  # noqa: E402
 from zhiyin.settings import rasa_api_token  # noqa: E402
 
 
@@ -43,5 +44,6 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
 
 
 if __name__ == "__main__":
+    mask_phone_numbers_in_logs()
     sys.argv = with_api_token(["rasa", *sys.argv[1:]], rasa_api_token())
     main()

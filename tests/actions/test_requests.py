@@ -93,7 +93,7 @@ def test_start_remembers_the_request_and_clears_earlier_answers(dispatcher, make
         ),
         ("request_invoice", "202611044237", {}, []),  # cancelled
         ("check_refund", NOT_SHIPPED, {}, []),
-        ("urge_delivery", None, {}, []),
+        ("urge_delivery", None, {}, ["order_phone_tail"]),  # the order number, then its proof
     ],
 )
 def test_the_form_asks_only_what_the_request_needs_for_this_order(
@@ -327,7 +327,7 @@ def test_unknown_order_and_database_down(database, unreachable_database, dispatc
 
 def test_an_order_that_does_not_exist(database, dispatcher, make_tracker, domain):
     handle(dispatcher, request_tracker(make_tracker, "check_refund", "209901010001"), domain)
-    assert texts(dispatcher) == ["utter_order_not_found"]
+    assert texts(dispatcher) == ["utter_order_mismatch"]
 
 
 def test_every_response_a_handler_sends_is_in_the_domain(domain):

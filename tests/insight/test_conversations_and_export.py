@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from insight.__main__ import main
-from insight.conversations import Period, read_agent_replies, read_messages, read_tickets, tracker_engine
+from insight.conversations import Period, read_agent_replies, read_messages, read_tickets
 from insight.export import FORMATS, export, masked_message, read_exported_messages
 from tests.insight.conftest import CONVERSATIONS, DAY_1, DAY_2
+from zhiyin.tracker_events import tracker_engine
 
 
 def test_every_user_message_is_read_with_channel_voice_flag_and_prediction(tracker_url):

@@ -11,11 +11,12 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 
 from insight.__main__ import main
-from insight.conversations import Period, read_messages, read_tickets, tracker_engine
+from insight.conversations import Period, read_messages, read_tickets
 from insight.extraction import Catalog
 from insight.report import build_report
 from zhiyin import db
 from zhiyin.db import Ticket
+from zhiyin.tracker_events import event_data, tracker_engine
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_key_numbers_match_the_databases(report, tracker_url, tickets):
         ).scalar()
         fallbacks = connection.execute(text("SELECT count(*) FROM events WHERE intent_name = 'nlu_fallback'")).scalar()
         channels = Counter(
-            json.loads(d)["input_channel"]
+            event_data(d)["input_channel"]
             for (d,) in connection.execute(text("SELECT data FROM events WHERE type_name = 'user'"))
         )
     with db.session_scope(tickets) as session:

@@ -101,6 +101,7 @@ class Stack:
 
 
 TELEGRAM_SECRET = "smoke-secret"
+CUSTOMER_TOKEN_SECRET = "smoke-shop-site-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +133,15 @@ def stack(tmp_path_factory, telegram_api, slack_api) -> Iterator[Stack]:
         "SLACK_API_URL": slack_api.url,
         # The desk serves around the clock here; tests/actions covers service hours.
         "DESK_HOURS": "00:00-24:00",
+        # Every smoke test talks from 127.0.0.1: limits far above what they send.
+        # tests/smoke/test_limits.py restarts the Rasa server at low ones.
+        "RATE_LIMIT_PER_ADDRESS": "1000000",
+        "RATE_LIMIT_PER_SENDER": "1000000",
+        # Every test customer comes from 127.0.0.1: the per-address limit on order verification
+        # is tested in tests/actions/test_verification.py, the per-conversation one here.
+        "VERIFY_MAX_FAILURES_PER_ADDRESS": "1000",
+        # What the shop's site signs its customer tokens with (tests/smoke/test_security.py).
+        "CUSTOMER_TOKEN_SECRET": CUSTOMER_TOKEN_SECRET,
     }
     action_server, rasa_server = serve.servers(rasa_port, action_port, str(MODEL))
     result = Stack(env, rasa_port, action_port, tmp / "logs", action_server, rasa_server)

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, func, inspect, select, text
 
-from zhiyin import db
+from zhiyin import crypto, db
 from zhiyin.migrate import INITIAL_REVISION, alembic_config, current_revision, main, upgrade
 from zhiyin.seed import seed_database
 from zhiyin.services import tickets
@@ -89,6 +89,12 @@ def test_a_database_from_before_migrations_upgrades_with_its_rows(empty_engine):
         assert session.scalar(select(func.count()).select_from(db.Product)) >= 40
         new = tickets.create_ticket(session, "suggestion", "多上新品")
         assert new.id == 3
+    with empty_engine.connect() as connection:  # the old rows are encrypted in place
+        raw_text, raw_phone, phone_hash = connection.execute(
+            text("SELECT text, phone, phone_hash FROM tickets WHERE id = 1")
+        ).one()
+    assert crypto.is_encrypted(raw_text) and crypto.is_encrypted(raw_phone)
+    assert phone_hash == crypto.lookup_hash("13812345678")
 
 
 def test_the_command_line_upgrades_and_reports(empty_engine, capsys):

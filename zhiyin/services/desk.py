@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from zhiyin import staff as accounts
+from zhiyin.crypto import lookup_hash
 from zhiyin.db import AgentMessage, Staff, Ticket, TicketChange, TicketNote, session_scope
 from zhiyin.services.tickets import TICKET_KINDS
 from zhiyin.settings import desk_hours, desk_timezone
@@ -458,7 +459,7 @@ def customer_tickets(session: Session, ticket: Ticket, phone: Optional[str]) -> 
     """The customer's other tickets: same conversation, or the same phone number."""
     same_customer = Ticket.sender == ticket.sender
     if phone:
-        same_customer = same_customer | (Ticket.phone == phone)
+        same_customer = same_customer | (Ticket.phone_hash == lookup_hash(phone))
     query = select(Ticket).where(same_customer, Ticket.id != ticket.id).order_by(Ticket.created_at.desc()).limit(20)
     return list(session.scalars(query))
 
