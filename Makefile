@@ -18,6 +18,10 @@ export ACTION_SERVER_URL        ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export ACTION_ENDPOINT_URL      ?= http://127.0.0.1:$(RASA_PORT)/webhooks/actions/webhook
 export TRACKER_DB_DIALECT       ?= sqlite
 export TRACKER_DB               ?= var/tracker.db
+# endpoints.yml names it, and Rasa refuses to read the file while a ${VAR} there is unset. This
+# empty default is for the targets that run no action (story-test, eval); `make run` (zhiyin.serve)
+# and `make shell` fill in the real secret (ACTION_SERVER_SECRET, else var/action-server-secret).
+export ACTION_SERVER_SECRET     ?=
 SHELL_PORT ?= 5006
 
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): PATH first, then pyenv.
@@ -27,7 +31,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 NLU_FLOORS := --min-intent-accuracy 0.85 --min-old-intent-accuracy 0.90 --min-entity-f1 0.93 --min-rejection 0.88
 NLU_RESOURCES := data/nlu/catalog.yml data/nlu/faq.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install check db nlu-resources train run shell test validate unit nlu-test story-test smoke browser fonts web-vendor speech eval bench report lock clean
+.PHONY: help install check db nlu-resources train run shell test validate unit nlu-test story-test smoke browser nginx fonts web-vendor speech eval bench report lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -75,13 +79,15 @@ train: validate
 run: db train
 	$(PY) -m zhiyin.serve --model $(MODEL)
 
-# Uses the action server of a running `make run`, or starts one for the session.
+# Uses the action server of a running `make run`, or starts one for the session. `rasa shell`
+# calls it directly, with the secret it checks (endpoints.yml sends ACTION_SERVER_SECRET).
 shell: db train
 	@export ACTION_ENDPOINT_URL=$(ACTION_SERVER_URL); \
+	export ACTION_SERVER_SECRET=$$($(PY) -c 'from zhiyin.settings import action_server_secret as s; print(s())'); \
 	if curl -sf http://127.0.0.1:$(ACTION_PORT)/health > /dev/null; then \
 		$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(SHELL_PORT); \
 	else \
-		$(RASA) run actions --actions actions --port $(ACTION_PORT) --quiet > var/action-server.log 2>&1 & \
+		$(PY) -m actions.server --port $(ACTION_PORT) --quiet > var/action-server.log 2>&1 & \
 		pid=$$!; trap "kill $$pid" EXIT; \
 		$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(SHELL_PORT); \
 	fi
@@ -103,7 +109,7 @@ bench: train
 	$(PY) -m tools.bench
 
 # Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
-unit: $(STAMP) speech
+unit: $(STAMP) speech nginx
 	@set -e; pg_dir=$$(mktemp -d /tmp/zhiyin-pg.XXXXXX); \
 	url=$$(tools/pg-test-server start $$pg_dir); \
 	trap "tools/pg-test-server stop $$pg_dir" EXIT; \
@@ -121,6 +127,10 @@ story-test: train
 browser:
 	@tools/ensure-chromium
 
+# Debian's nginx for the reverse proxy's tests (deploy/nginx/, tests/deploy, tests/smoke/test_nginx.py).
+nginx:
+	@tools/ensure-debian-packages nginx
+
 # A font with Chinese characters for the report's charts.
 fonts:
 	@tools/ensure-debian-packages fonts-noto-cjk
@@ -133,7 +143,7 @@ REPORT_DIR ?= var/report
 report: db train speech fonts
 	$(PY) -m insight report --out $(REPORT_DIR) --demo-if-empty $(REPORT_ARGS)
 
-smoke: train db speech browser
+smoke: train db speech browser nginx
 	$(PY) -m pytest -m servers
 
 # Refresh the vendored socket.io client from npm (web/package.json); the result is committed.

@@ -4,10 +4,14 @@ Rasa 3.6 treats a custom action that cannot run (action server down, crashed or 
 as a silent no-op: it logs a traceback and the customer gets no answer at all. Pointing
 Rasa's action endpoint at this gateway (endpoints.yml, ACTION_ENDPOINT_URL) makes such a
 failure an ordinary action result instead: the customer gets `utter_action_failed`, an
-apology, every channel alike, and the conversation goes on. Everything else, including the
-action server's own 4xx (a form rejecting its execution), passes through unchanged.
+apology, every channel alike, and the conversation goes on; so does a refused secret (401).
+Everything else, including the action server's own 4xx (a form rejecting its execution),
+passes through unchanged.
 
-Only loopback clients may use it: it is Rasa calling itself, not a public API.
+Only loopback clients may use it: it is Rasa calling itself, not a public API. A request
+that came through a reverse proxy (a forwarding header) is refused too: to the server it
+looks local, but Rasa never sends one. The gateway adds the action server's secret
+(``X-Action-Secret``, zhiyin.settings.action_server_secret) to what it forwards.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sanic.response import HTTPResponse
 
 from channels import replies
 from zhiyin.http import json_error
+from zhiyin.settings import action_server_secret
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +39,17 @@ DEFAULT_ACTION_SERVER_URL = "http://127.0.0.1:5055/webhook"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 APOLOGY = {"events": [], "responses": [{"response": "utter_action_failed"}]}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+SECRET_HEADER = "X-Action-Secret"  # actions/server.py checks it
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
 class ActionGatewayInput(InputChannel):
     """Registered as an input channel only to mount its route on the Rasa server."""
 
-    def __init__(self, action_server_url: str, timeout: float) -> None:
+    def __init__(self, action_server_url: str, timeout: float, secret: str) -> None:
         self.action_server_url = action_server_url
         self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", SECRET_HEADER: secret}
 
     @classmethod
     def name(cls) -> str:
@@ -51,7 +59,7 @@ class ActionGatewayInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> ActionGatewayInput:
         credentials = credentials or {}
         url = credentials.get("url") or os.environ.get("ACTION_SERVER_URL") or DEFAULT_ACTION_SERVER_URL
-        return cls(url, float(credentials.get("timeout", DEFAULT_TIMEOUT_SECONDS)))
+        return cls(url, float(credentials.get("timeout", DEFAULT_TIMEOUT_SECONDS)), action_server_secret())
 
     async def forward(self, body: bytes) -> HTTPResponse:
         """POST the action request to the action server; apologise if it cannot answer."""
@@ -60,12 +68,17 @@ class ActionGatewayInput(InputChannel):
             timeout = aiohttp.ClientTimeout(total=self.timeout)
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(self.action_server_url, data=body, headers={"Content-Type": "application/json"}) as reply,
+                session.post(self.action_server_url, data=body, headers=self.headers) as reply,
             ):
                 payload = await reply.read()
-                if reply.status < 500:
+                if reply.status == 401:  # a configuration error, not an answer for Rasa
+                    reason = (
+                        "action server refused the secret (401): is ACTION_SERVER_SECRET the same for both servers?"
+                    )
+                elif reply.status < 500:
                     return response.raw(payload, status=reply.status, content_type="application/json")
-                reason = f"action server answered {reply.status}: {payload[:300]!r}"
+                else:
+                    reason = f"action server answered {reply.status}: {payload[:300]!r}"
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             reason = f"action server unreachable at {self.action_server_url}: {error!r}"
         with contextlib.suppress(ValueError, AttributeError):
@@ -82,7 +95,7 @@ class ActionGatewayInput(InputChannel):
 
         @gateway.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            if request.ip not in LOOPBACK:
+            if request.ip not in LOOPBACK or any(header in request.headers for header in PROXY_HEADERS):
                 return json_error(403, replies.LOOPBACK_ONLY)
             return await self.forward(request.body)
 

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
-from zhiyin.settings import RASA_API_TOKEN_FILE, rasa_api_token
+from zhiyin.settings import (
+    RASA_API_TOKEN_FILE,
+    action_server_secret,
+    data_keys,
+    forwarded_proxies,
+    lookup_key,
+    rasa_api_token,
+)
 
 logger = logging.getLogger("zhiyin.serve")
 
@@ -108,11 +115,23 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
         "ACTION_SERVER_URL": f"http://{HOST}:{action_port}/webhook",
         "ACTION_ENDPOINT_URL": f"http://{HOST}:{rasa_port}/webhooks/actions/webhook",
         "RASA_PORT": str(rasa_port),  # the desk calls the Rasa API here
+        # Sanic's limits (read from SANIC_ variables; channels/rest.py re-reads them after Rasa
+        # set its own timeouts): a body just above the voice channel's max_bytes (10 MiB,
+        # credentials.yml) plus multipart; a slow client cannot hold a connection; a voice
+        # message recognised on 2 cores still gets its answer.
+        "SANIC_REQUEST_MAX_SIZE": str(11 * 1024 * 1024),
+        "SANIC_REQUEST_TIMEOUT": "15",
+        "SANIC_RESPONSE_TIMEOUT": "120",
+        "SANIC_KEEP_ALIVE_TIMEOUT": "15",
+        # Behind reverse proxies the client address comes from X-Forwarded-For (rate limits).
+        **({"SANIC_PROXIES_COUNT": str(forwarded_proxies())} if forwarded_proxies() > 0 else {}),
     }
     return [
         Server(
             "action-server",
-            [*rasa, "run", "actions", "--actions", "actions", "--port", str(action_port)],
+            # rasa-sdk's server, refusing calls without the secret (actions/server.py); on
+            # loopback like everything here, whatever ACTION_SERVER_HOST says.
+            [sys.executable, "-m", "actions.server", "--host", HOST, "--port", str(action_port)],
             f"http://{HOST}:{action_port}/health",
         ),
         Server(
@@ -154,6 +173,13 @@ def isolated_env(directory: Path) -> Dict[str, str]:
     env = {
         **os.environ,
         "RASA_API_TOKEN": secrets.token_urlsafe(24),
+        "ACTION_SERVER_SECRET": secrets.token_urlsafe(24),
+        # This process's own keys, so that it (a test, the demo) can read what the servers wrote.
+        "ZHIYIN_DATA_KEYS": ",".join(data_keys()),
+        "ZHIYIN_LOOKUP_KEY": lookup_key().decode(),
+        # Scripted customers all come from 127.0.0.1, faster than people type: no rate limits.
+        "RATE_LIMIT_PER_ADDRESS": "0",
+        "RATE_LIMIT_PER_SENDER": "0",
         "DATABASE_URL": database_url,
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB": str(directory / "tracker.db"),
@@ -239,6 +265,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     # The Rasa HTTP API is never open: the server takes the token from RASA_API_TOKEN.
     token_source = "RASA_API_TOKEN" if os.environ.get("RASA_API_TOKEN") else str(RASA_API_TOKEN_FILE)
     os.environ["RASA_API_TOKEN"] = rasa_api_token()
+    # Both servers need the same action server secret: read (or created) here once, before
+    # they start, so they never race to create var/action-server-secret. Set in the
+    # environment also because endpoints.yml names it, for Rasa's direct calls (`rasa shell`).
+    os.environ["ACTION_SERVER_SECRET"] = action_server_secret()
+    # The keys of personal data at rest (zhiyin.crypto): created once here for the same reason.
+    data_keys()
+    lookup_key()
     first_lead = first_desk_account()
     group = servers(args.rasa_port, args.action_port, args.model)
     stopping = False
