@@ -10,6 +10,10 @@ so tests run against a fake server on 127.0.0.1.
 Settings (credentials.yml or environment): slack_token / SLACK_TOKEN (xoxb-...),
 slack_signing_secret / SLACK_SIGNING_SECRET, api_url / SLACK_API_URL. Without token and
 secret the channel is off and says so in the log.
+
+A user over the rate limit (zhiyin.ratelimit, per user: the address is Slack's) is acknowledged
+and not answered, and told once a minute to slow down; an error status would only make Slack
+retry the delivery.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels import replies
 from zhiyin.http import Deliveries, json_error
+from zhiyin.ratelimit import ClientLimits, RateLimiter, shared_limits
 from zhiyin.settings import settings_from
 
 logger = logging.getLogger(__name__)
@@ -50,20 +55,60 @@ class ZhiyinSlackBot(SlackBot):
         self.client = AsyncWebClient(token, base_url=api_url)
 
 
+EVENT_TEXT_FIELDS = ("type", "text", "user", "channel", "channel_type", "ts", "thread_ts")
+
+
+def malformed(channel: RasaSlackInput, request: Request) -> Optional[str]:
+    """Why a signed request has a shape Rasa's Slack handler would fail on (it reads the body
+    without checks: a list, an event that is no object, text that is no string end in a 500),
+    or None. A form payload without a supported interactive action is malformed too (Rasa
+    answers it with 500, which Slack would retry)."""
+    try:
+        if request.content_type == "application/json":
+            body = request.json
+            if not isinstance(body, dict):
+                return "body is not an object"
+            event = body.get("event", {})
+            if not isinstance(event, dict):
+                return "event is not an object"
+            if any(key in event and not isinstance(event[key], str) for key in EVENT_TEXT_FIELDS):
+                return "event field is not text"
+            channel.get_metadata(request)  # reads authorizations / authed_users
+        elif request.content_type == "application/x-www-form-urlencoded":
+            payload = json.loads(request.form.get("payload") or "")
+            if not isinstance(payload, dict):
+                return "payload is not an object"
+            if not channel._is_interactive_message(payload):
+                return "no supported interactive action"
+            value = channel._get_interactive_response(payload["actions"][0])
+            if not isinstance(payload["user"]["id"], str) or not isinstance(value, (str, type(None))):
+                return "user id or action value is not text"
+            channel.get_metadata(request)
+    except (AttributeError, KeyError, TypeError, IndexError, ValueError, RecursionError) as error:
+        return repr(error)
+    return None
+
+
 def delivery_key(request: Request) -> Optional[str]:
     """What identifies one delivery across Slack's retries."""
+    key = None
     if request.content_type == "application/json":
         body = request.json or {}
-        return body.get("event_id")
-    if request.content_type == "application/x-www-form-urlencoded":
+        key = body.get("event_id")
+    elif request.content_type == "application/x-www-form-urlencoded":
         payload = json.loads(request.form.get("payload") or "{}")
-        return payload.get("trigger_id") or (payload.get("actions") or [{}])[0].get("action_ts")
-    return None
+        key = payload.get("trigger_id") or (payload.get("actions") or [{}])[0].get("action_ts")
+    return key if isinstance(key, str) else None  # Slack's ids are text; anything else is not one
 
 
 class SlackInput(RasaSlackInput):
     def __init__(
-        self, slack_token: str, slack_signing_secret: str, api_url: Optional[str] = None, **kwargs: Any
+        self,
+        slack_token: str,
+        slack_signing_secret: str,
+        api_url: Optional[str] = None,
+        limits: Optional[ClientLimits] = None,
+        **kwargs: Any,
     ) -> None:
         # Rasa's own retry filter (timeouts only) is disabled by pointing it at a header Slack
         # never sends; process_message de-duplicates every retry instead.
@@ -76,6 +121,8 @@ class SlackInput(RasaSlackInput):
         )
         self.api_url = api_url or DEFAULT_API_URL
         self.deliveries = Deliveries()
+        self.limits = limits or shared_limits()
+        self.slow_down_notices = RateLimiter(1)  # one "please slow down" per user and minute
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
@@ -110,16 +157,37 @@ class SlackInput(RasaSlackInput):
                 request.headers.get("X-Slack-Retry-Reason"),
             )
             return response.text("", headers={"X-Slack-No-Retry": "1"})
+        if self.limits.check(self.name(), None, str(sender_id)):
+            await self._slow_down(str(sender_id), metadata or {})
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
         return await super().process_message(request, on_new_message, text, sender_id, metadata)
+
+    async def _slow_down(self, sender_id: str, metadata: Dict[str, Any]) -> None:
+        """Tell a user over the rate limit to slow down, where they wrote, at most once a minute."""
+        if not self.slow_down_notices.allow(sender_id):
+            return
+        thread_id = metadata.get("thread_id") if self.use_threads else None
+        try:
+            await self.get_output_channel(metadata.get("out_channel"), thread_id).send_text_message(
+                sender_id, replies.TOO_FAST
+            )
+        except Exception as error:  # slack_sdk raises its own errors
+            logger.warning("Slack rate-limit notice to %s failed: %r", sender_id, error)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack = super().blueprint(on_new_message)
 
         @slack.middleware("request")
         async def authenticate(request: Request) -> Optional[HTTPResponse]:
-            if request.method == "POST" and not self.is_request_from_slack_authentic(request):
+            if request.method != "POST":
+                return None
+            if not self.is_request_from_slack_authentic(request):
                 logger.warning("Slack request with a missing or wrong signature from %s", request.ip)
                 return json_error(401, replies.BAD_SIGNATURE)
+            problem = malformed(self, request)
+            if problem:
+                logger.warning("malformed Slack request refused: %s", problem)
+                return json_error(400, replies.MALFORMED_SLACK.format(error=problem))
             return None
 
         return slack

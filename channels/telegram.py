@@ -7,6 +7,10 @@ authenticates Telegram by the webhook secret token, answers every well-formed up
 200 so Telegram does not resend it, ignores an update it has already handled, and takes the
 Bot API base URL from its settings (tests run against a fake server on 127.0.0.1).
 
+A chat over its rate limit (zhiyin.ratelimit, per chat id: the address is Telegram's) is
+acknowledged with 200 and not answered, and told once a minute to slow down. A 429 would make
+Telegram resend the update later and hold back the chat's later updates until then.
+
 Settings (credentials.yml or environment): access_token / TELEGRAM_ACCESS_TOKEN,
 webhook_url / TELEGRAM_WEBHOOK_URL, secret_token / TELEGRAM_SECRET_TOKEN,
 api_url / TELEGRAM_API_URL. Without a token the channel is off and says so in the log.
@@ -35,7 +39,9 @@ from asr_channel import replies as voice_replies
 from asr_channel.audio import AudioError
 from asr_channel.recognizer import Recognizer, RecognizerBusy, shared_recognizer
 from channels import replies
+from channels.rest import MAX_MESSAGE_CHARS
 from zhiyin.http import Deliveries, json_error
+from zhiyin.ratelimit import ClientLimits, RateLimiter, shared_limits
 from zhiyin.settings import settings_from
 
 logger = logging.getLogger(__name__)
@@ -72,6 +78,14 @@ class TelegramBot(TelegramOutput):
             await self._session.close()
 
 
+def chat_of(message: Dict[str, Any]) -> int:
+    """The chat id of a Telegram message (always an integer); TypeError if it is something else."""
+    chat_id = message["chat"]["id"]
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise TypeError("chat.id is not an integer")
+    return chat_id
+
+
 class TelegramInput(InputChannel):
     def __init__(
         self,
@@ -84,6 +98,8 @@ class TelegramInput(InputChannel):
         self.webhook_url = webhook_url
         self.secret_token = secret_token
         self.recognizer = recognizer
+        self.limits: ClientLimits = shared_limits()
+        self.slow_down_notices = RateLimiter(1)  # one "please slow down" per chat and minute
         self.bot: Optional[TelegramBot] = None
         self.deliveries = Deliveries()  # Telegram resends what it thinks failed
         if access_token:
@@ -117,15 +133,20 @@ class TelegramInput(InputChannel):
     @staticmethod
     def parse(update: Dict[str, Any]) -> Optional[Tuple[int, str, Any]]:
         """(chat id, kind, content) with kind text / button / voice / other; None for updates
-        that need no answer (edits, channel posts). KeyError or TypeError: malformed update."""
+        that need no answer (edits, channel posts). KeyError, TypeError, AttributeError or
+        ValueError: malformed update."""
         if "callback_query" in update:
             query = update["callback_query"]
-            return query["message"]["chat"]["id"], "button", query
+            if not isinstance(query.get("data"), (str, type(None))):
+                raise TypeError("callback_query.data is not text")
+            return chat_of(query["message"]), "button", query
         if "message" not in update:
             return None
         message = update["message"]
-        chat_id = message["chat"]["id"]
+        chat_id = chat_of(message)
         if isinstance(message.get("text"), str):
+            if len(message["text"]) > MAX_MESSAGE_CHARS:  # Telegram's own limit is 4,096
+                raise ValueError("text too long")
             return chat_id, "text", message["text"]
         media = message.get("voice") or message.get("audio")
         if media:
@@ -154,6 +175,15 @@ class TelegramInput(InputChannel):
             await on_new_message(
                 UserMessage(text, self.bot, str(chat_id), input_channel=self.name(), metadata=metadata)
             )
+
+    async def _slow_down(self, chat_id: int) -> None:
+        """Tell a chat over its rate limit to slow down, at most once a minute."""
+        if not self.slow_down_notices.allow(str(chat_id)):
+            return
+        try:
+            await self.live_bot.send_text_message(chat_id, replies.TOO_FAST)
+        except (TelegramAPIError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("Telegram rate-limit notice to %s failed: %s", chat_id, error)
 
     async def _acknowledge(self, query_id: str) -> None:
         """Stop the button's loading spinner; a failure here must not lose the answer."""
@@ -244,11 +274,14 @@ class TelegramInput(InputChannel):
                 return response.json({"ok": True, "duplicate": True})
             try:
                 parsed = self.parse(update)
-            except (KeyError, TypeError) as error:
+            except (KeyError, TypeError, AttributeError, ValueError) as error:
                 return json_error(400, replies.MALFORMED_UPDATE.format(error=repr(error)))
             if parsed is None:
                 logger.debug("ignored Telegram update %s with %s", update["update_id"], sorted(update))
                 return response.json({"ok": True})
+            if self.limits.check(self.name(), None, str(parsed[0])):
+                await self._slow_down(parsed[0])
+                return response.json({"ok": True, "limited": True})
             try:
                 await self.handle(parsed, on_new_message)
             except Exception:  # answered 200 anyway: a resend would fail the same way

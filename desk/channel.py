@@ -33,7 +33,7 @@ from desk.delivery import PUSHED_CHANNELS, DeliveryError, deliver, is_pushed
 from desk.rasa_api import RasaAPI, RasaAPIError
 from zhiyin import staff as accounts
 from zhiyin.db import AgentMessage, Staff, Ticket, TicketChange, TicketNote, session_scope
-from zhiyin.http import json_error
+from zhiyin.http import client_address, json_error
 from zhiyin.paths import PROJECT_ROOT, VAR_DIR
 from zhiyin.services import desk, orders
 from zhiyin.services.tickets import mask_phone, mask_phones_in
@@ -441,7 +441,7 @@ class DeskInput(InputChannel):
             def sign_in() -> Tuple[str, Optional[Dict[str, Any]], str, str]:
                 """(reason, staff, token, csrf); Argon2 is slow on purpose, so off the event loop."""
                 with session_scope() as session:
-                    result = accounts.authenticate(session, username, password, request.ip, now())
+                    result = accounts.authenticate(session, username, password, client_address(request), now())
                     if result.staff is None:
                         return result.reason, None, "", ""
                     token, csrf = accounts.start_session(session, result.staff, now())
@@ -453,7 +453,7 @@ class DeskInput(InputChannel):
                 logger.error("desk: database unavailable: %r", error)
                 return json_error(503, DATABASE_DOWN)
             if staff is None:
-                logger.warning("desk login refused for %r from %s: %s", username[:64], request.ip, reason)
+                logger.warning("desk login refused for %r from %s: %s", username[:64], client_address(request), reason)
                 return json_error(
                     429 if reason == "throttled" else 401, THROTTLED if reason == "throttled" else WRONG_LOGIN
                 )

@@ -7,6 +7,9 @@
  *   data-server  the zhiyin server (default: where widget.js came from)
  *   data-mode    "floating" (default: a launcher button in the corner) or "page" (fills
  *                the element given by data-target, or the body)
+ *   data-customer-token  optional: the shop's token for a signed-in customer, sent with every
+ *                message (socket.io `customData.customer_token`, a voice upload's
+ *                `customer_token` field); the dialogue reads it from the message's metadata
  *
  * Text goes over socket.io to Rasa's socketio channel (session persistence: the session id
  * is kept in localStorage, so a reload continues the same conversation, and the history is
@@ -20,6 +23,7 @@
   var server = (script && script.dataset.server) || new URL(script.src, location.href).origin;
   var mode = (script && script.dataset.mode) || "floating";
   var target = script && script.dataset.target ? document.querySelector(script.dataset.target) : document.body;
+  var customerToken = (script && script.dataset.customerToken) || "";
   var store = "zhiyin:" + server + ":";
   var MAX_RECORDING_MS = 60000;
   var MAX_HISTORY = 200;
@@ -209,13 +213,20 @@
   var confirmed = false;
   var pending = [];
 
+  /* A user message as Rasa's socketio channel takes it; customData becomes its metadata. */
+  function utterance(text) {
+    var message = { message: text, session_id: sessionId };
+    if (customerToken) message.customData = { customer_token: customerToken };
+    return message;
+  }
+
   function say(text, shown) {
     text = text.trim();
     if (!text) return;
     remember({ from: "user", text: shown || text });
     showTyping();
     if (confirmed && socket.connected) {
-      socket.emit("user_uttered", { message: text, session_id: sessionId });
+      socket.emit("user_uttered", utterance(text));
     } else {
       pending.push(text);
     }
@@ -237,11 +248,11 @@
       root.classList.add("zy-online");
       banner.hidden = true;
       if (!history.length && !pending.length) {
-        socket.emit("user_uttered", { message: "/greet", session_id: sessionId });
+        socket.emit("user_uttered", utterance("/greet"));
         showTyping();
       }
       pending.splice(0).forEach(function (text) {
-        socket.emit("user_uttered", { message: text, session_id: sessionId });
+        socket.emit("user_uttered", utterance(text));
       });
     });
     socket.on("bot_uttered", function (data) {
@@ -291,6 +302,7 @@
     }
     var body = new FormData();
     body.append("sender", sessionId);
+    if (customerToken) body.append("customer_token", customerToken);
     body.append("file", blob, "voice." + (blob.type.indexOf("ogg") >= 0 ? "ogg" : "webm"));
     showTyping();
     fetch(server + "/webhooks/voice/webhook", { method: "POST", body: body })

@@ -11,14 +11,23 @@ import json
 import urllib.error
 import urllib.request
 from collections import OrderedDict
-from typing import Any, Dict, Hashable, NamedTuple, Optional
+from typing import Any, Dict, Hashable, List, NamedTuple, Optional
 
 from sanic import response
+from sanic.request import Request
 from sanic.response import HTTPResponse
 
 MAX_SENDER_CHARS = 128
 SENDER_MISSING = "缺少 sender（会话标识） / 'sender' is required"
 SENDER_TOO_LONG = f"sender 过长（最多 {MAX_SENDER_CHARS} 字符） / 'sender' is too long"
+TOO_MANY_REQUESTS = "发送太频繁，请稍后再试 / too many requests, retry after {retry_after_s}s"
+# Metadata is stored with every message of the conversation: small and flat enough to keep.
+MAX_METADATA_CHARS = 8192
+MAX_METADATA_DEPTH = 16
+METADATA_NOT_OBJECT = "metadata 必须是 JSON 对象 / 'metadata' must be a JSON object"
+METADATA_TOO_LARGE = (
+    f"metadata 过大（最多 {MAX_METADATA_CHARS} 字符、{MAX_METADATA_DEPTH} 层） / 'metadata' is too large or too deep"
+)
 
 
 def json_error(status: int, reason: str, **headers: str) -> HTTPResponse:
@@ -32,6 +41,37 @@ def sender_problem(sender: Any) -> Optional[str]:
         return SENDER_MISSING
     if len(str(sender)) > MAX_SENDER_CHARS:
         return SENDER_TOO_LONG
+    return None
+
+
+def too_many_requests(retry_after_s: int) -> HTTPResponse:
+    """429 with a JSON reason and Retry-After, for a client over its rate limit (zhiyin.ratelimit)."""
+    retry_after_s = max(1, int(retry_after_s))
+    return json_error(429, TOO_MANY_REQUESTS.format(retry_after_s=retry_after_s), **{"Retry-After": str(retry_after_s)})
+
+
+def client_address(request: Request) -> str:
+    """The client's address as this server derives it, never from the body: the address the
+    trusted proxies report (Sanic's PROXIES_COUNT, set from FORWARDED_PROXIES), else the peer
+    of the connection."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def metadata_problem(metadata: Any) -> Optional[str]:
+    """Why a message's metadata cannot be stored with it (not an object, too large or too deep),
+    or None if it can."""
+    if not isinstance(metadata, dict):
+        return METADATA_NOT_OBJECT
+    pending: List[Any] = [metadata]
+    depth = 0
+    while pending:  # breadth first, so a deep structure costs no recursion
+        depth += 1
+        if depth > MAX_METADATA_DEPTH:
+            return METADATA_TOO_LARGE
+        children = [v for c in pending for v in (c.values() if isinstance(c, dict) else c)]
+        pending = [child for child in children if isinstance(child, (dict, list))]
+    if len(json.dumps(metadata, ensure_ascii=False, default=str)) > MAX_METADATA_CHARS:
+        return METADATA_TOO_LARGE
     return None
 
 

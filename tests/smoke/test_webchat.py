@@ -196,13 +196,19 @@ def test_reconnects_after_the_server_restarts(stack, browser):
         context.close()
 
 
-def test_embed_snippet_puts_a_floating_widget_on_another_page(stack, browser, tmp_path: Path):
-    host_page = tmp_path / "shop.html"
-    host_page.write_text(
+def shop_page(folder: Path, base: str, attributes: str = "") -> Path:
+    """A page of the shop's own site with the widget's embed snippet (and its attributes)."""
+    page = folder / "shop.html"
+    page.write_text(
         f'<!doctype html><html><head><meta charset="utf-8"><title>某网店</title></head>'
-        f'<body><h1>某网店</h1><script src="{stack.base}/chat/widget.js" defer></script></body></html>',
+        f'<body><h1>某网店</h1><script src="{base}/chat/widget.js" {attributes} defer></script></body></html>',
         encoding="utf-8",
     )
+    return page
+
+
+def test_embed_snippet_puts_a_floating_widget_on_another_page(stack, browser, tmp_path: Path):
+    host_page = shop_page(tmp_path, stack.base)
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     try:
