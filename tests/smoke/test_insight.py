@@ -12,6 +12,7 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from insight.__main__ import main
 from insight.demo import generate
 from tests.smoke.stack import MODEL
+from zhiyin.tracker_events import rows, tracker_engine
 
 pytestmark = pytest.mark.servers
 
@@ -46,9 +47,9 @@ def test_report_on_demo_data_matches_the_stores(demo, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     with sqlite3.connect(demo.tracker_db) as tracker:
         user_events = tracker.execute("SELECT count(*) FROM events WHERE type_name = 'user'").fetchone()[0]
-        voice = tracker.execute(
-            "SELECT count(*) FROM events WHERE type_name = 'user' AND data LIKE '%\"voice\": {%'"
-        ).fetchone()[0]
+    # Event data is encrypted at rest: read it decrypted, as insight does.
+    events = [event for _, _, event in rows(tracker_engine(f"sqlite:///{demo.tracker_db}"))]
+    voice = sum(1 for event in events if event.get("event") == "user" and "voice" in (event.get("metadata") or {}))
     with sqlite3.connect(demo.database_url[len("sqlite:///") :]) as database:
         per_kind = dict(database.execute("SELECT kind, count(*) FROM tickets GROUP BY kind").fetchall())
     assert summary["messages"] == user_events > 100
