@@ -31,7 +31,7 @@ PYTHON310 ?= $(shell tools/find-python310)
 NLU_FLOORS := --min-intent-accuracy 0.85 --min-old-intent-accuracy 0.90 --min-entity-f1 0.93 --min-rejection 0.88
 NLU_RESOURCES := data/nlu/catalog.yml data/nlu/faq.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install check db nlu-resources train run shell test validate unit nlu-test story-test smoke browser nginx fonts web-vendor speech eval bench report lock clean
+.PHONY: help install check k8s db nlu-resources train run shell test validate unit nlu-test story-test smoke browser nginx fonts web-vendor speech eval bench report lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
@@ -54,13 +54,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# Static checks, first in `make test`: ruff (lint and format), mypy, the import rules between
-# layers (import-linter; contracts in pyproject.toml).
-check: $(STAMP)
+# Static checks, first in `make test`: the Kubernetes manifests and Dockerfiles (k8s, below),
+# ruff (lint and format), mypy, the import rules between layers (import-linter; contracts in
+# pyproject.toml).
+check: $(STAMP) k8s
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+
+# deploy/k8s rendered as `kubectl apply -k` would apply it, validated offline against the
+# Kubernetes schemas (strict) and zhiyin's rules, with the Dockerfiles of deploy/docker
+# (tools/k8s_manifests.py, then hadolint; README, "Kubernetes"). No cluster, no Docker daemon.
+k8s: $(STAMP)
+	$(PY) -m tools.k8s_manifests validate
+	$(VENV)/bin/hadolint deploy/docker/*.Dockerfile
 
 # Upgrades the database schema (Alembic migrations in zhiyin/migrations) and loads seed/.
 db: $(STAMP)
