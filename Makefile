@@ -18,10 +18,13 @@ export ACTION_SERVER_URL        ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 export ACTION_ENDPOINT_URL      ?= http://127.0.0.1:$(RASA_PORT)/webhooks/actions/webhook
 export TRACKER_DB_DIALECT       ?= sqlite
 export TRACKER_DB               ?= var/tracker.db
+export TRACKER_DB_URL           ?=
 # endpoints.yml names it, and Rasa refuses to read the file while a ${VAR} there is unset. This
 # empty default is for the targets that run no action (story-test, eval); `make run` (zhiyin.serve)
 # and `make shell` fill in the real secret (ACTION_SERVER_SECRET, else var/action-server-secret).
 export ACTION_SERVER_SECRET     ?=
+# The Redis replicas share (lock store, limits, socket.io); empty: one process keeps them.
+export REDIS_URL                ?=
 SHELL_PORT ?= 5006
 
 # Python 3.10 (Rasa 3.6 supports 3.8-3.10): PATH first, then pyenv.
@@ -31,10 +34,11 @@ PYTHON310 ?= $(shell tools/find-python310)
 NLU_FLOORS := --min-intent-accuracy 0.85 --min-old-intent-accuracy 0.90 --min-entity-f1 0.93 --min-rejection 0.88
 NLU_RESOURCES := data/nlu/catalog.yml data/nlu/faq.yml nlu_resources/jieba/userdict.txt
 
-.PHONY: help install check k8s db nlu-resources train run shell test validate unit nlu-test story-test smoke browser nginx fonts web-vendor speech eval bench report lock clean
+.PHONY: help install check k8s db nlu-resources train run cluster shell test validate unit nlu-test story-test smoke browser nginx redis postgres fonts web-vendor speech eval bench report lock clean
 
 help:
 	@echo "make run    install, seed the database, train if needed, start zhiyin"
+	@echo "make cluster  the same behind nginx: PostgreSQL, Redis, 2 Rasa replicas, 2 action servers"
 	@echo "make shell  talk to zhiyin in the terminal (rasa shell)"
 	@echo "make test   everything CI checks"
 	@echo "make check  lint, format, types and import rules (seconds)"
@@ -87,6 +91,14 @@ train: validate
 run: db train
 	$(PY) -m zhiyin.serve --model $(MODEL)
 
+# The production topology on this machine (zhiyin/cluster.py): PostgreSQL, Redis, REPLICAS Rasa
+# servers and ACTION_SERVERS action servers behind nginx on RASA_PORT (public surface) and
+# CLUSTER_PRIVATE_PORT (desk, HTTP API). Data in var/cluster/. README, "Scaling out".
+REPLICAS ?= 2
+ACTION_SERVERS ?= 2
+cluster: train redis nginx postgres
+	$(PY) -m zhiyin.cluster --model $(MODEL) --replicas $(REPLICAS) --action-servers $(ACTION_SERVERS)
+
 # Uses the action server of a running `make run`, or starts one for the session. `rasa shell`
 # calls it directly, with the secret it checks (endpoints.yml sends ACTION_SERVER_SECRET).
 shell: db train
@@ -117,7 +129,7 @@ bench: train
 	$(PY) -m tools.bench
 
 # Database tests run on SQLite and on a throwaway PostgreSQL server (tools/pg-test-server).
-unit: $(STAMP) speech nginx
+unit: $(STAMP) speech nginx redis
 	@set -e; pg_dir=$$(mktemp -d /tmp/zhiyin-pg.XXXXXX); \
 	url=$$(tools/pg-test-server start $$pg_dir); \
 	trap "tools/pg-test-server stop $$pg_dir" EXIT; \
@@ -139,6 +151,14 @@ browser:
 nginx:
 	@tools/ensure-debian-packages nginx
 
+# Debian's PostgreSQL server for `make cluster` (the tests start theirs with tools/pg-test-server).
+postgres:
+	@tools/ensure-debian-packages postgresql
+
+# Debian's redis-server for the tests of everything replicas share (lock store, limits).
+redis:
+	@tools/ensure-debian-packages redis-server
+
 # A font with Chinese characters for the report's charts.
 fonts:
 	@tools/ensure-debian-packages fonts-noto-cjk
@@ -151,7 +171,7 @@ REPORT_DIR ?= var/report
 report: db train speech fonts
 	$(PY) -m insight report --out $(REPORT_DIR) --demo-if-empty $(REPORT_ARGS)
 
-smoke: train db speech browser nginx
+smoke: train db speech browser nginx redis postgres
 	$(PY) -m pytest -m servers
 
 # Refresh the vendored socket.io client from npm (web/package.json); the result is committed.

@@ -15,18 +15,26 @@ fast a client sends. This subclass keeps Rasa's handlers and wraps two of them:
 
 The channel is still called `socketio` (the desk delivers to it by that name). Settings as
 Rasa's in credentials.yml; `metadata_key` defaults to `customData`.
+
+With several replicas (``REDIS_URL`` set) the server's client manager publishes every emit
+through Redis, so a message for a room reaches the customer's socket on whichever replica
+holds it: an agent's reply from the desk on replica A, a customer connected to replica B
+(python-socketio's AsyncRedisManager). If Redis cannot take a message, the sockets on this
+replica still get it (SharedRoomsManager).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import pickle
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from redis.exceptions import RedisError
 from sanic import Blueprint
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio import exceptions as socketio_errors
 
 from channels import replies
@@ -34,6 +42,7 @@ from channels.rest import MAX_MESSAGE_CHARS
 from zhiyin.http import client_address, metadata_problem, sender_problem
 from zhiyin.ratelimit import ClientLimits, shared_limits
 from zhiyin.services.tickets import mask_phones_in
+from zhiyin.settings import redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +69,37 @@ def metadata_object(value: Any) -> Optional[Dict[str, Any]]:
     return dict(value) if metadata_problem(value) is None else None
 
 
+class SharedRoomsManager(AsyncRedisManager):
+    """python-socketio's Redis client manager, except that a message Redis cannot take is still
+    delivered to this replica's own sockets (the library logs and drops it)."""
+
+    async def _publish(self, data: Any) -> Any:
+        try:
+            return await self.redis.publish(self.channel, pickle.dumps(data))
+        except RedisError:
+            self._redis_connect()  # a fresh connection for the next message
+            raise
+
+    async def emit(self, event: str, data: Any, namespace: Optional[str] = None, **kwargs: Any) -> None:
+        try:
+            await super().emit(event, data, namespace, **kwargs)
+        except RedisError as error:
+            logger.error(
+                "socket.io: Redis did not take a %s message (%s); delivered on this replica only", event, error
+            )
+            if kwargs.get("callback") is None:
+                await super().emit(event, data, namespace, **{**kwargs, "ignore_queue": True})
+
+
+def share_rooms(sio: AsyncServer, url: str) -> None:
+    """Make `sio` deliver through Redis; before it has served anyone (the manager starts its
+    Redis listener on the first connection)."""
+    manager = SharedRoomsManager(url, channel="zhiyin:socketio")
+    manager.set_server(sio)
+    sio.manager = manager
+    sio.manager_initialized = False
+
+
 class SocketIOInput(RasaSocketIOInput):
     def __init__(self, *args: Any, limits: Optional[ClientLimits] = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,6 +113,9 @@ class SocketIOInput(RasaSocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by Rasa's blueprint()
+        shared = redis_url()
+        if shared:
+            share_rooms(sio, shared)
         handlers = sio.handlers[self.namespace or "/"]
         rasa_connect, rasa_session_request = handlers["connect"], handlers["session_request"]
         rasa_message = handlers[self.user_message_evt]

@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 from tests.helpers import user_event
 from zhiyin import db
 from zhiyin.paths import PROJECT_ROOT
+from zhiyin.redis_server import RedisServer, redis_binary
 from zhiyin.seed import seed_database
+from zhiyin.serve import free_port
 
 POSTGRES_URL_VARIABLE = "ZHIYIN_TEST_POSTGRES_URL"
 
@@ -31,6 +33,27 @@ def empty_database(engine: Engine) -> None:
     """Drop zhiyin's tables and the migration history, so the next upgrade starts from nothing."""
     db.Base.metadata.drop_all(engine)
     Table("alembic_version", MetaData()).drop(engine, checkfirst=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 for the session (`make redis` installs it)."""
+    if redis_binary() is None:
+        pytest.skip("redis-server not installed: `make redis`")
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port(), password="zhiyin-tests").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The URL of the session's Redis, emptied before each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield redis_server.url
+    client.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

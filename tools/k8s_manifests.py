@@ -62,6 +62,7 @@ PLACEHOLDER = "CHANGE-ME"
 ZHIYIN_REQUIRED_ENV = ("DATABASE_URL", "ZHIYIN_DATA_KEYS", "ZHIYIN_LOOKUP_KEY")
 ZHIYIN_IMAGE = re.compile(r"/zhiyin/(?P<name>[a-z0-9-]+)(?::|@|$)")
 ENDPOINTS_MOUNT = "/app/endpoints.yml"
+SHARED_LOCK_STORE = "channels.lock_store.ConversationLockStore"
 INGRESS_CLASS_PUBLIC = "nginx"
 DESK_PATHS = {("/agent/", "Prefix")}
 AFFINITY = "nginx.ingress.kubernetes.io/affinity"
@@ -440,8 +441,12 @@ def environment_problems(manifests: Sequence[Manifest]) -> List[str]:
                     problems.append(f"{where}: endpoints.yml uses ${{{variable}}}, which the container does not have")
             if scaled_out(pod, manifests):
                 config = yaml.safe_load(endpoints) or {}
-                if (config.get("lock_store") or {}).get("type") != "redis":
-                    problems.append(f"{where}: several Rasa pods need a shared lock store (lock_store type redis)")
+                lock_store = config.get("lock_store") or {}
+                if lock_store.get("type") != SHARED_LOCK_STORE or not lock_store.get("url"):
+                    problems.append(
+                        f"{where}: several Rasa pods need a shared lock store ({SHARED_LOCK_STORE} with a Redis url;"
+                        " Rasa's own RedisLockStore can hand one ticket to two pods)"
+                    )
                 tracker = config.get("tracker_store") or {}
                 if not tracker or tracker.get("dialect", "sqlite") == "sqlite":
                     problems.append(f"{where}: several Rasa pods need a shared tracker store (not SQLite)")

@@ -233,7 +233,15 @@
   }
 
   function connect() {
-    socket = window.io(server, { path: "/socket.io", transports: ["websocket", "polling"], reconnectionDelayMax: 4000 });
+    // `affinity` keeps this page on one Rasa replica behind nginx (deploy/nginx/zhiyin.conf);
+    // a page's long polling must reach the process that opened it.
+    var affinity = Math.random().toString(36).slice(2, 12);
+    socket = window.io(server, {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      reconnectionDelayMax: 4000,
+      query: { affinity: affinity },
+    });
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: sessionId });
     });

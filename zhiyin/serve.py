@@ -60,7 +60,7 @@ class Server:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=PROJECT_ROOT,
-                env={**(env or os.environ), **self.env},
+                env={**ENDPOINT_DEFAULTS, **(env or os.environ), **self.env},
                 stdout=output,
                 stderr=subprocess.STDOUT if output else None,
                 start_new_session=True,
@@ -108,13 +108,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
-    """The action server and the Rasa server; Rasa calls actions through its gateway route."""
-    rasa = [sys.executable, "-m", "zhiyin.rasa_cli"]
+# endpoints.yml names these; Rasa refuses the file while one is unset. Empty means: no secret
+# header (no action runs), the tracker store from TRACKER_DB_DIALECT and TRACKER_DB, and no
+# shared Redis (one process).
+ENDPOINT_DEFAULTS = {"ACTION_SERVER_SECRET": "", "TRACKER_DB_URL": "", "REDIS_URL": ""}
+
+
+def action_server(port: int, name: str = "action-server") -> Server:
+    """rasa-sdk's server, refusing calls without the secret (actions/server.py); on loopback
+    like everything here, whatever ACTION_SERVER_HOST says."""
+    return Server(
+        name,
+        [sys.executable, "-m", "actions.server", "--host", HOST, "--port", str(port)],
+        f"http://{HOST}:{port}/health",
+    )
+
+
+def rasa_server(port: int, action_url: str, model: str, name: str = "rasa-server") -> Server:
+    """The Rasa server on `port`; it calls its actions through its own gateway route, which
+    forwards them to `action_url`."""
     wiring = {
-        "ACTION_SERVER_URL": f"http://{HOST}:{action_port}/webhook",
-        "ACTION_ENDPOINT_URL": f"http://{HOST}:{rasa_port}/webhooks/actions/webhook",
-        "RASA_PORT": str(rasa_port),  # the desk calls the Rasa API here
+        "ACTION_SERVER_URL": action_url,
+        "ACTION_ENDPOINT_URL": f"http://{HOST}:{port}/webhooks/actions/webhook",
+        "RASA_PORT": str(port),  # the desk calls the Rasa API here
         # Sanic's limits (read from SANIC_ variables; channels/rest.py re-reads them after Rasa
         # set its own timeouts): a body just above the voice channel's max_bytes (10 MiB,
         # credentials.yml) plus multipart; a slow client cannot hold a connection; a voice
@@ -126,39 +142,17 @@ def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
         # Behind reverse proxies the client address comes from X-Forwarded-For (rate limits).
         **({"SANIC_PROXIES_COUNT": str(forwarded_proxies())} if forwarded_proxies() > 0 else {}),
     }
-    return [
-        Server(
-            "action-server",
-            # rasa-sdk's server, refusing calls without the secret (actions/server.py); on
-            # loopback like everything here, whatever ACTION_SERVER_HOST says.
-            [sys.executable, "-m", "actions.server", "--host", HOST, "--port", str(action_port)],
-            f"http://{HOST}:{action_port}/health",
-        ),
-        Server(
-            "rasa-server",
-            [
-                *rasa,
-                "run",
-                "--enable-api",
-                "--cors",
-                "*",
-                "--interface",
-                HOST,
-                "--port",
-                str(rasa_port),
-                "--model",
-                model,
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-            ],
-            # Rasa answers on / once the model is loaded (it loads before serving); /status needs
-            # the API token.
-            f"http://{HOST}:{rasa_port}/",
-            wiring,
-        ),
-    ]
+    command = [sys.executable, "-m", "zhiyin.rasa_cli", "run", "--enable-api", "--cors", "*"]
+    command += ["--interface", HOST, "--port", str(port), "--model", model]
+    command += ["--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
+    # Rasa answers on / once the model is loaded (it loads before serving); /status needs the
+    # API token.
+    return Server(name, command, f"http://{HOST}:{port}/", wiring)
+
+
+def servers(rasa_port: int, action_port: int, model: str) -> List[Server]:
+    """The action server and the Rasa server; Rasa calls actions through its gateway route."""
+    return [action_server(action_port), rasa_server(rasa_port, f"http://{HOST}:{action_port}/webhook", model)]
 
 
 def isolated_env(directory: Path) -> Dict[str, str]:
@@ -183,6 +177,8 @@ def isolated_env(directory: Path) -> Dict[str, str]:
         "DATABASE_URL": database_url,
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB": str(directory / "tracker.db"),
+        "TRACKER_DB_URL": "",
+        "REDIS_URL": "",
         "RASA_TELEMETRY_ENABLED": "false",
     }
     for secret in ("TELEGRAM_ACCESS_TOKEN", "SLACK_TOKEN"):

@@ -142,3 +142,10 @@ def forwarded_proxies() -> int:
     PROXIES_COUNT, so the client address is the one the outermost trusted proxy saw; set it
     behind nginx, or every customer shares the proxy's address (and its rate limit)."""
     return int(os.environ.get("FORWARDED_PROXIES") or 0)
+
+
+def redis_url() -> Optional[str]:
+    """The Redis that replicas share (``REDIS_URL``, e.g. ``redis://:password@host:6379/0``):
+    the conversation lock store, rate limits, the dedupe of platform deliveries and socket.io
+    delivery across replicas. Unset: each process keeps these in memory (one replica)."""
+    return os.environ.get("REDIS_URL") or None

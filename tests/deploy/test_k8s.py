@@ -129,7 +129,7 @@ def test_the_topology() -> None:
     assert config["ACTION_SERVER_URL"] == "http://zhiyin-actions:5055/webhook"
     assert config["FORWARDED_PROXIES"] == config["SANIC_PROXIES_COUNT"] == "1"
     endpoints = yaml.safe_load(find("ConfigMap", "zhiyin-endpoints")["data"]["endpoints.yml"])
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["lock_store"] == {"type": "channels.lock_store.ConversationLockStore", "url": "${REDIS_URL}"}
     assert endpoints["tracker_store"]["type"] == "channels.tracker_store.EncryptedSQLTrackerStore"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     purge = find("CronJob", "zhiyin-privacy-purge")["spec"]
@@ -277,14 +277,28 @@ def test_an_undefined_variable_in_a_value(copy: Path) -> None:
 
 
 def test_an_endpoints_variable_rasa_does_not_have(copy: Path) -> None:
-    problems = problems_after(copy, "config.yaml", "ConfigMap", "zhiyin-config", lambda d: d["data"].pop("REDIS_HOST"))
-    assert_found(problems, "Deployment/zhiyin-rasa", "endpoints.yml uses ${REDIS_HOST}")
+    problems = problems_after(
+        copy, "config.yaml", "ConfigMap", "zhiyin-config", lambda d: d["data"].pop("TRACKER_DB_HOST")
+    )
+    assert_found(problems, "Deployment/zhiyin-rasa", "endpoints.yml uses ${TRACKER_DB_HOST}")
 
 
 def test_several_rasa_pods_without_a_shared_lock_store(copy: Path) -> None:
     def change(d: Dict[str, Any]) -> None:
         endpoints = yaml.safe_load(d["data"]["endpoints.yml"])
         del endpoints["lock_store"]
+        d["data"]["endpoints.yml"] = yaml.safe_dump(endpoints)
+
+    problems = problems_after(copy, "config.yaml", "ConfigMap", "zhiyin-endpoints", change)
+    assert_found(problems, "zhiyin-rasa", "shared lock store")
+
+
+def test_several_rasa_pods_on_rasas_own_redis_lock_store(copy: Path) -> None:
+    """RasaHQ/rasa#11256: its ticket list is read, changed and written back without atomicity."""
+
+    def change(d: Dict[str, Any]) -> None:
+        endpoints = yaml.safe_load(d["data"]["endpoints.yml"])
+        endpoints["lock_store"] = {"type": "redis", "url": "${REDIS_HOST}"}
         d["data"]["endpoints.yml"] = yaml.safe_dump(endpoints)
 
     problems = problems_after(copy, "config.yaml", "ConfigMap", "zhiyin-endpoints", change)

@@ -4,6 +4,7 @@ tests/smoke/test_nginx.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import threading
@@ -16,8 +17,8 @@ import requests
 
 from tests.deploy.nginx_server import check_config, running_nginx
 from tests.network import non_loopback_ipv4
-from tools import nginx_config
 from tools.nginx_config import Site, render
+from zhiyin import nginx as zhiyin_nginx
 from zhiyin.serve import free_port
 
 PUBLIC_PATHS = [
@@ -133,7 +134,7 @@ def test_tls_rendering():
 def test_placeholder_without_value_is_an_error(tmp_path, monkeypatch):
     template = tmp_path / "zhiyin.conf"
     template.write_text("server { listen {{NOWHERE}}; }\n", encoding="utf-8")
-    monkeypatch.setattr(nginx_config, "TEMPLATE", template)
+    monkeypatch.setattr(zhiyin_nginx, "TEMPLATE", template)
     with pytest.raises(ValueError, match="NOWHERE"):
         render(Site())
 
@@ -247,3 +248,45 @@ def test_per_client_rate_limit(rasa, tmp_path):
         url = f"http://127.0.0.1:{public}/webhooks/rest/webhook"
         statuses = [session.post(url, data=b"{}", timeout=10).status_code for _ in range(30)]
     assert statuses[0] == 200 and 429 in statuses
+
+
+def started(fake: FakeRasa) -> FakeRasa:
+    threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+    return fake
+
+
+def test_replicas_share_rest_and_keep_a_socket_on_one(tmp_path):
+    """Two replicas: REST messages go to both; the socket.io requests of one page (its
+    `affinity`) all reach the same one; with one replica down, the other takes everything."""
+    replicas = [started(FakeRasa()), started(FakeRasa())]
+    public, private = free_port(), free_port()
+    site = dataclasses.replace(
+        plain_site(replicas[0].port, public, private),
+        upstream=f"127.0.0.1:{replicas[0].port},127.0.0.1:{replicas[1].port}",
+        client_rate="1000r/s",  # this test is one client sending fast
+    )
+    rendered = render(site)
+    assert rendered.count(f"server 127.0.0.1:{replicas[1].port};") == 2  # both upstreams
+    base = f"http://127.0.0.1:{public}"
+    try:
+        with running_nginx(tmp_path / "nginx", site, [public, private]):
+            for _ in range(8):
+                assert requests.post(f"{base}/webhooks/rest/webhook", data=b"{}", timeout=10).ok
+            assert all(any("/webhooks/rest" in p for p in fake.paths()) for fake in replicas)
+            for page in ("page-a", "page-b", "page-c"):
+                before = [len(fake.seen) for fake in replicas]
+                for _ in range(6):
+                    url = f"{base}/socket.io/?EIO=4&transport=polling&affinity={page}"
+                    assert requests.get(url, timeout=10).ok
+                grown = [len(fake.seen) - count for fake, count in zip(replicas, before, strict=True)]
+                assert sorted(grown) == [0, 6], (page, grown)
+            replicas[0].server.shutdown()
+            replicas[0].server.server_close()
+            before = len(replicas[1].seen)
+            for page in ("page-a", "page-b", "page-c"):
+                assert requests.get(f"{base}/socket.io/?EIO=4&affinity={page}", timeout=10).ok
+            assert requests.post(f"{base}/webhooks/rest/webhook", data=b"{}", timeout=10).ok
+            assert len(replicas[1].seen) == before + 4
+    finally:
+        for fake in replicas:
+            fake.server.server_close()
