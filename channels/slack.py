@@ -120,7 +120,7 @@ class SlackInput(RasaSlackInput):
             **kwargs,
         )
         self.api_url = api_url or DEFAULT_API_URL
-        self.deliveries = Deliveries()
+        self.deliveries = Deliveries.from_settings("slack")
         self.limits = limits or shared_limits()
         self.slow_down_notices = RateLimiter(1)  # one "please slow down" per user and minute
 

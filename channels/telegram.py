@@ -101,7 +101,7 @@ class TelegramInput(InputChannel):
         self.limits: ClientLimits = shared_limits()
         self.slow_down_notices = RateLimiter(1)  # one "please slow down" per chat and minute
         self.bot: Optional[TelegramBot] = None
-        self.deliveries = Deliveries()  # Telegram resends what it thinks failed
+        self.deliveries = Deliveries.from_settings("telegram")  # Telegram resends what it thinks failed
         if access_token:
             try:
                 self.bot = TelegramBot(access_token, api_url or DEFAULT_API_URL)

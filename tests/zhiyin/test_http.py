@@ -45,7 +45,7 @@ def test_sender_rule(sender, problem):
 
 
 def test_remembers_handled_deliveries_up_to_a_bound():
-    deliveries = Deliveries(size=2)
+    deliveries = Deliveries("telegram", size=2)
     assert deliveries.first_time(10) and not deliveries.first_time(10) and deliveries.first_time(11)
     assert deliveries.first_time(None) and deliveries.first_time(None)  # no id: cannot be a known retry
     assert deliveries.first_time(12) and deliveries.first_time(10)  # 10 was forgotten when 12 came
