@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Optional, Tuple
 
 from asr_channel import replies
 from asr_channel.audio import AudioError, decode
 from asr_channel.engine import SpeechEngine, Transcription, build_engine
+from zhiyin import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,11 @@ class Recognizer:
         return AudioError(replies.TOO_LARGE.format(max_megabytes=self.max_megabytes), "audio too large", 413)
 
     def _recognise(self, data: bytes) -> Tuple[Transcription, str]:
+        started = time.perf_counter()
         audio = decode(data, self.max_seconds)
-        return self.engine.transcribe(audio.samples), audio.format
+        transcription = self.engine.transcribe(audio.samples)
+        metrics.record_recognition(time.perf_counter() - started, transcription.duration_s)
+        return transcription, audio.format
 
     async def transcribe(self, data: bytes) -> Tuple[Transcription, str]:
         """(transcription, container format); raises AudioError or RecognizerBusy."""

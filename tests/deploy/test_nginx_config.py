@@ -290,3 +290,14 @@ def test_replicas_share_rest_and_keep_a_socket_on_one(tmp_path):
     finally:
         for fake in replicas:
             fake.server.server_close()
+
+
+def test_metrics_are_not_public(proxy, rasa):
+    """/metrics (channels/metrics.py) is 404 on the public listener, with a token or without;
+    the private listener passes it on to Rasa, which wants the API token."""
+    for path in ("/metrics", "/metrics/", "/metrics?token=x"):
+        answer = requests.get(proxy.public + path, headers={"Authorization": "Bearer x"}, timeout=10)
+        assert answer.status_code == 404
+        assert path not in rasa.paths()
+    answer = requests.get(proxy.private + "/metrics?token=x", timeout=10)
+    assert answer.status_code == 200 and answer.json()["path"] == "/metrics?token=x"
