@@ -21,9 +21,12 @@ import contextlib
 import json
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
+from jsonschema import ValidationError
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -43,10 +46,38 @@ SECRET_HEADER = "X-Action-Secret"  # actions/server.py checks it
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
+def compile_action_result_check() -> None:
+    """Check the action server's answers with a JSON schema validator built once.
+
+    Rasa's RemoteAction checks every answer with `jsonschema.validate`, which builds a new
+    validator and resolves the schema's references again on each call: about 14 ms of a 68 ms
+    turn on 2 cores (tools/profile_turn.py). The schema never changes, so the same check is done
+    by one validator made on first use; invalid answers still raise jsonschema's ValidationError
+    with Rasa's hint. Installed when the gateway is mounted (every Rasa server zhiyin starts)."""
+    if getattr(RemoteAction._validate_action_result, "compiled", False):
+        return
+    checker: List[Any] = []
+    rasa_check = RemoteAction._validate_action_result
+
+    def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
+        if not checker:
+            schema = self.action_response_format_spec()
+            checker.append(validator_for(schema)(schema))
+        try:
+            checker[0].validate(result)
+        except ValidationError:
+            return rasa_check(self, result)  # raises, with Rasa's message
+        return True
+
+    validate_action_result.compiled = True  # type: ignore[attr-defined]
+    RemoteAction._validate_action_result = validate_action_result
+
+
 class ActionGatewayInput(InputChannel):
     """Registered as an input channel only to mount its route on the Rasa server."""
 
     def __init__(self, action_server_url: str, timeout: float, secret: str) -> None:
+        compile_action_result_check()
         self.action_server_url = action_server_url
         self.timeout = timeout
         self.headers = {"Content-Type": "application/json", SECRET_HEADER: secret}

@@ -148,3 +148,20 @@ def test_route_refuses_other_addresses():
 
     reply = asyncio.run(run())
     assert reply.status == 403 and "loopback" in reply.body["error"]
+
+
+def test_action_answers_are_still_checked_by_the_compiled_validator():
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    from channels.action_gateway import compile_action_result_check
+
+    compile_action_result_check()
+    assert RemoteAction._validate_action_result.compiled
+    action = RemoteAction("action_x", EndpointConfig("http://127.0.0.1:1/webhook"))
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
+    with pytest.raises(ValidationError, match="make sure your response"):
+        action._validate_action_result({"events": [{"no_event_key": 1}], "responses": []})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from tools.bench import asr, desk, machine, servers, train, turns, versions
+from tools.bench import asr, cluster, desk, machine, servers, train, turns, versions
 from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 
-SECTIONS = ("train", "servers", "turns", "desk", "asr")
+SECTIONS = ("train", "servers", "turns", "cluster", "desk", "asr")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -35,6 +35,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parts.append(servers.section(args.model, args.starts))
     if "turns" in chosen:
         parts.append(turns.section(args.model))
+    if "cluster" in chosen:
+        parts.append(cluster.section(args.model))
     if "desk" in chosen:
         parts.append(desk.section(args.model))
     if "asr" in chosen:
