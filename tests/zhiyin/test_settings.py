@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from zhiyin import settings
@@ -55,3 +58,15 @@ def test_the_rasa_api_token_comes_from_the_environment_else_a_private_file(monke
 def test_rasa_run_gets_the_api_token(argv, expected):
     assert with_api_token(argv, "t0k") == expected
     assert with_api_token(argv, None) == argv
+
+
+def test_the_rasa_process_loads_tensorflow_without_jax():
+    """TensorFlow imports JAX only for TFLite's converter; the wrapper keeps its ~77 MB out."""
+    probe = (
+        "import sys, zhiyin.rasa_cli, tensorflow, rasa.core.agent; "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('jax') and sys.modules[m]}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

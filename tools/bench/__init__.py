@@ -61,6 +61,13 @@ def rss_mb(pid: int) -> float:
     return _status_kb(pid, "VmRSS") / 1024
 
 
+def private_rss_mb(pid: int) -> float:
+    """The anonymous part of a process's resident memory (RssAnon), in MB: what is its own.
+    The rest of RSS is file-backed, mostly shared libraries (TensorFlow's), which replicas on
+    one node share through the page cache."""
+    return _status_kb(pid, "RssAnon") / 1024
+
+
 def _status_kb(pid: int, field: str) -> int:
     with open(f"/proc/{pid}/status", encoding="utf-8") as status:
         for line in status:

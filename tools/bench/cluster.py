@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from tools.bench import peak_rss_mb, rss_mb, table
+from tools.bench import peak_rss_mb, private_rss_mb, rss_mb, table
 from tools.bench.load import answered, drive
 from tools.bench.turns import rotating_customers
 from zhiyin.cluster import Cluster
@@ -43,6 +43,7 @@ class Measured:
     levels: Dict[int, Dict[str, float]]  # clients -> throughput, median, p95, errors
     rss_mb: List[float]  # per replica, after the load
     peak_rss_mb: List[float]
+    private_rss_mb: List[float]  # per replica, after the load: RssAnon
 
 
 def measure(model: Path, replicas: int, clients: Sequence[int] = LEVELS) -> Measured:
@@ -69,7 +70,12 @@ def measure(model: Path, replicas: int, clients: Sequence[int] = LEVELS) -> Meas
         base = f"http://127.0.0.1:{cluster.public_port}"
         results = asyncio.run(levels(base, uuid.uuid4().hex[:6], clients))
         pids = [replica.server.pid for replica in cluster.replicas]
-        return Measured(results, [rss_mb(pid) for pid in pids], [peak_rss_mb(pid) for pid in pids])
+        return Measured(
+            results,
+            [rss_mb(pid) for pid in pids],
+            [peak_rss_mb(pid) for pid in pids],
+            [private_rss_mb(pid) for pid in pids],
+        )
     finally:
         cluster.stop()
         shutil.rmtree(directory, ignore_errors=True)
@@ -96,7 +102,7 @@ def section(model: Path, replica_counts: Sequence[int] = (1, 2)) -> str:
         row.append(f"{last / first:.2f}" if first else "–")
         rows.append(row)
     memory_rows = [
-        [count, ", ".join(f"{v:.0f}" for v in m.rss_mb), ", ".join(f"{v:.0f}" for v in m.peak_rss_mb)]
+        [count, *(", ".join(f"{v:.0f}" for v in values) for values in (m.rss_mb, m.peak_rss_mb, m.private_rss_mb))]
         for count, m in measured.items()
     ]
     return "\n".join(
@@ -114,7 +120,11 @@ def section(model: Path, replica_counts: Sequence[int] = (1, 2)) -> str:
             "",
             table(headers, rows),
             "",
-            table(["replicas", "RSS after the load, MB", "peak RSS, MB"], memory_rows),
+            table(["replicas", "RSS after the load, MB", "peak RSS, MB", "of it private (RssAnon), MB"], memory_rows),
+            "",
+            "Each replica holds the voice channel's Whisper model (faster-whisper base, int8: about "
+            "200 MB) beside the NLU and dialogue models; the rest of RSS that is not private is "
+            "shared-library code that replicas on one machine share.",
         ]
     )
 
