@@ -85,12 +85,11 @@ nlu-resources: $(NLU_RESOURCES)
 
 # Rasa fingerprints config and data itself: it retrains only what changed, else keeps the model.
 # Validation runs first through tools.validate_data (stricter than Rasa's, and quiet when clean).
-# Then the optimizer's state leaves the archive (tools/slim_model.py: 227 -> 132 MB, a faster
-# start), once per new archive.
+# Rasa writes the archive anew each time; then the optimizer's state leaves it
+# (tools/slim_model.py: 227 -> 132 MB, a faster start).
 train: validate
 	$(RASA) train --fixed-model-name zhiyin --quiet --skip-validation
-	@if [ ! -f $(MODEL).slim ] || [ $(MODEL) -nt $(MODEL).slim ]; then \
-		$(PY) -m tools.slim_model $(MODEL) && touch $(MODEL).slim; fi
+	$(PY) -m tools.slim_model $(MODEL)
 
 run: db train
 	$(PY) -m zhiyin.serve --model $(MODEL)

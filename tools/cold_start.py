@@ -1,12 +1,15 @@
 """Where the Rasa server's cold start goes: `python -m tools.cold_start`.
 
 In-process (default): loads the model the way `rasa run` does (rasa.core.agent.load_agent with the
-model path, after the imports `rasa run` makes) and prints a table of phases in seconds: the
-interpreter, the imports, unpacking the archive, each graph node's load (its TensorFlow steps —
-construct, the weight-building `fit`, `load_weights`, the first traced `run_inference` — shown
-beneath it), then the first NLU parse and policy prediction, which a server pays on its first
-turn, not before it is healthy. The phases are taken by wrapping the functions named in the
-table, so nothing here changes what is loaded or how.
+model path, after the imports `rasa run` makes) and prints a table of phases in seconds, with
+the process's RSS after each: the interpreter, the imports, unpacking the archive, each graph
+node's load (its TensorFlow steps — construct, the weight-building `fit`, `load_weights`, the
+first traced `run_inference` — shown beneath it), then the first NLU parse and policy
+prediction, which a server pays on its first turn, not before it is healthy. Before it is
+healthy the server also builds its input channels (credentials.yml): the voice channel loads
+Whisper, shown last. JAX is kept out as zhiyin.rasa_cli keeps it out (zhiyin.lean_process;
+`--with-jax` lets it in, for comparison). The phases are taken by wrapping the functions named
+in the table, so nothing here changes what is loaded or how.
 
 `--server`: starts the action server and the Rasa server the way `make run` does (zhiyin.serve,
 isolated data in a temporary directory) `--runs` times and prints the seconds from start until
@@ -34,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type
 
-from zhiyin.paths import MODEL_PATH
+from tools.bench import rss_mb
+from zhiyin.lean_process import keep_jax_out
+from zhiyin.paths import MODEL_PATH, PROJECT_ROOT
 
 STARTED = time.perf_counter()
 
@@ -53,7 +58,7 @@ def process_age() -> float:
 class Phases:
     """Top-level phases in order, and named sub-steps (seconds) under the graph node running them."""
 
-    rows: List[Tuple[str, float]] = field(default_factory=list)
+    rows: List[Tuple[str, float, float]] = field(default_factory=list)  # name, seconds, RSS MB after
     steps: Dict[str, List[Tuple[str, float]]] = field(default_factory=dict)
     current_node: Optional[str] = None
 
@@ -63,7 +68,10 @@ class Phases:
         try:
             yield
         finally:
-            self.rows.append((name, time.perf_counter() - started))
+            self.add(name, time.perf_counter() - started)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.rows.append((name, seconds, rss_mb(os.getpid())))
 
     def wrap_step(self, owner: Any, attribute: str, label: str) -> None:
         """Time `owner.attribute` (a function or classmethod) as sub-step `label` of the current node."""
@@ -103,14 +111,14 @@ class Phases:
         GraphNode._load_component = timed
 
     def table(self, before_main: float) -> str:
-        lines = [f"{'phase':<78} {'seconds':>8} {'cumulative':>10}"]
+        lines = [f"{'phase':<78} {'seconds':>8} {'cumulative':>10} {'RSS MB':>7}"]
         cumulative = before_main
         lines.append(f"{'interpreter start-up and this tool':<78} {before_main:>8.2f} {cumulative:>10.2f}")
-        for name, seconds in self.rows:
+        for name, seconds, rss in self.rows:
             first_turn = name.startswith("first ") or name.startswith("second ")
             if not first_turn:
                 cumulative += seconds
-            lines.append(f"{name:<78} {seconds:>8.2f} {'' if first_turn else f'{cumulative:.2f}':>10}")
+            lines.append(f"{name:<78} {seconds:>8.2f} {'' if first_turn else f'{cumulative:.2f}':>10} {rss:>7.0f}")
             totals: Dict[str, float] = {}
             for label, step in self.steps.get(name, []):
                 totals[label] = totals.get(label, 0.0) + step
@@ -130,9 +138,21 @@ def use_rasas_own_loading() -> None:
         model_class.load = classmethod(quick_load.RASA_LOAD)
 
 
-def measure_in_process(model: Path, rasa_loading: bool = False) -> str:
+def voice_channel() -> None:
+    """The voice channel as `rasa run` builds it from credentials.yml (it loads the recogniser)."""
+    import yaml
+
+    from asr_channel.channel import VoiceInput
+
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    VoiceInput.from_credentials(credentials.get("asr_channel.channel.VoiceInput"))
+
+
+def measure_in_process(model: Path, rasa_loading: bool = False, with_jax: bool = False) -> str:
     before_main = process_age() or (time.perf_counter() - STARTED)
     phases = Phases()
+    if not with_jax:
+        keep_jax_out()
     with phases.phase("import tensorflow"):
         import tensorflow  # noqa: F401
     with phases.phase("import rasa (agent, server, CLI) and sanic"):
@@ -166,12 +186,14 @@ def measure_in_process(model: Path, rasa_loading: bool = False) -> str:
     async def load_and_talk() -> None:
         started = time.perf_counter()
         agent = await rasa.core.agent.load_agent(model_path=str(model))
-        nodes = sum(seconds for name, seconds in phases.rows if name.endswith(")"))
-        unpack = next(seconds for name, seconds in phases.rows if name.startswith("unpack"))
-        phases.rows.append(
-            ("rest of load_agent (graph schema, component classes)", time.perf_counter() - started - nodes - unpack)
+        nodes = sum(seconds for name, seconds, _ in phases.rows if name.endswith(")"))
+        unpack = next(seconds for name, seconds, _ in phases.rows if name.startswith("unpack"))
+        phases.add(
+            "rest of load_agent (graph schema, component classes)", time.perf_counter() - started - nodes - unpack
         )
-        phases.rows.append(("== healthy here: a server answers / after this ==", 0.0))
+        with phases.phase("the voice channel (credentials.yml): its Whisper model"):
+            voice_channel()
+        phases.add("== healthy here: a server answers / after this ==", 0.0)
         from rasa.core.channels.channel import UserMessage
 
         processor = agent.processor
@@ -225,10 +247,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--server", action="store_true", help="time the real server (zhiyin.serve) instead")
     parser.add_argument("--runs", type=int, default=3, help="server starts (--server)")
     parser.add_argument("--rasa-loading", action="store_true", help="in-process: load every model Rasa's own way")
+    parser.add_argument("--with-jax", action="store_true", help="in-process: let TensorFlow import JAX, for comparison")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    print(measure_server(args.model, args.runs) if args.server else measure_in_process(args.model, args.rasa_loading))
+    print(
+        measure_server(args.model, args.runs)
+        if args.server
+        else measure_in_process(args.model, args.rasa_loading, args.with_jax)
+    )
     return 0
 
 

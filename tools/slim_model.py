@@ -6,13 +6,14 @@ two thirds of the checkpoint (the ResponseSelector's 355 MB of 474 MB, DIET's 61
 server never trains, yet every Rasa process unpacks them at start (about 2 of its 10 s here,
 `python -m tools.cold_start`), and every image carries them.
 
-For each checkpoint in the archive this drops the slot variables' values and their entries in
-the checkpoint's object graph, and keeps every other value byte for byte: both zhiyin's quick
+For each checkpoint in the archive this drops the moments' values and what the checkpoint's
+object graph says to read for them, and keeps every other value byte for byte: both zhiyin's quick
 load and Rasa's own loading (which builds the optimizer first) restore the same weights, and
 the optimizer of a Rasa-loaded model starts from fresh moments as in a new training run. Rasa's
 `--finetune` then starts Adam afresh too; zhiyin does not finetune (`make train` retrains).
 
-`make train` runs it after `rasa train`; an archive without optimizer state is left as it is.
+`make train` runs it after `rasa train` (which writes a new archive every time, from its cache
+when nothing changed); an archive without optimizer state is left as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Set
+from typing import List, Optional
 
 from zhiyin.paths import MODEL_PATH
 
@@ -39,7 +40,7 @@ OPTIMIZER_VARIABLES = "/optimizer/_variables/"
 @dataclass
 class Slimmed:
     checkpoint: str
-    dropped: int  # slot variables
+    dropped: int  # optimizer moments
     bytes_before: int
     bytes_after: int
 
@@ -49,31 +50,26 @@ def checkpoint_bytes(prefix: Path) -> int:
 
 
 def slim_checkpoint(prefix: Path) -> Optional[Slimmed]:
-    """Rewrite the checkpoint at `prefix` without optimizer slots; None if it has none."""
+    """Rewrite the checkpoint at `prefix` without the optimizer's moments; None if it has none."""
     import tensorflow as tf
     from tensorflow.core.protobuf import trackable_object_graph_pb2
 
     reader = tf.train.load_checkpoint(str(prefix))
     graph = trackable_object_graph_pb2.TrackableObjectGraph()
     graph.ParseFromString(reader.get_tensor(OBJECT_GRAPH_KEY))
-    # Keras' optimizer (TF 2.11+) tracks its moments as `optimizer/_variables/<n>`; the legacy
-    # one as slot variables of each weight's node. Its step counter and learning rate stay.
-    slot_nodes: Set[int] = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
-    moment_nodes = {
-        index
-        for index, node in enumerate(graph.nodes)
+    # Keras' optimizer (TF 2.11+, Rasa 3.6's) tracks its moments as `optimizer/_variables/<n>`;
+    # its step counter and learning rate stay.
+    moment_nodes = [
+        node
+        for node in graph.nodes
         if any(OPTIMIZER_VARIABLES in attribute.checkpoint_key for attribute in node.attributes)
-    }
-    if not slot_nodes | moment_nodes:
+    ]
+    if not moment_nodes:
         return None
-    dropped_keys = {
-        attribute.checkpoint_key for index in slot_nodes | moment_nodes for attribute in graph.nodes[index].attributes
-    }
-    for node in graph.nodes:
-        del node.slot_variables[:]
-    for index in slot_nodes | moment_nodes:
+    dropped_keys = {attribute.checkpoint_key for node in moment_nodes for attribute in node.attributes}
+    for node in moment_nodes:
         # The node stays (ids are positions), with nothing to read: a restore leaves it as built.
-        del graph.nodes[index].attributes[:]
+        del node.attributes[:]
     kept = sorted(key for key in reader.get_variable_to_dtype_map() if key not in dropped_keys | {OBJECT_GRAPH_KEY})
     before = checkpoint_bytes(prefix)
     staged = prefix.parent / "slim" / prefix.name
@@ -89,9 +85,7 @@ def slim_checkpoint(prefix: Path) -> Optional[Slimmed]:
     for new in staged.parent.iterdir():
         new.rename(prefix.parent / new.name)
     staged.parent.rmdir()
-    return Slimmed(
-        str(prefix.relative_to(prefix.parents[2])), len(slot_nodes | moment_nodes), before, checkpoint_bytes(prefix)
-    )
+    return Slimmed(str(prefix.relative_to(prefix.parents[2])), len(moment_nodes), before, checkpoint_bytes(prefix))
 
 
 def slim_archive(archive: Path) -> List[Slimmed]:
@@ -130,7 +124,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     for slimmed in results:
         print(
-            f"  {slimmed.checkpoint}: {slimmed.dropped} optimizer slots dropped, "
+            f"  {slimmed.checkpoint}: {slimmed.dropped} optimizer moments dropped, "
             f"{slimmed.bytes_before / 2**20:.0f} MB -> {slimmed.bytes_after / 2**20:.0f} MB"
         )
     print(f"{args.archive}: {size_before / 2**20:.0f} MB -> {args.archive.stat().st_size / 2**20:.0f} MB")

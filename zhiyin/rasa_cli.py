@@ -10,9 +10,7 @@ arguments: `python -m zhiyin.rasa_cli train`.
 `rasa run` (the server, not `run actions`) gets `--auth-token` (zhiyin.settings.rasa_api_token:
 ``RASA_API_TOKEN``, else var/rasa-api-token), so the HTTP API is never open and the token
 stays out of the process list. Log lines are masked of phone numbers (zhiyin.redaction).
-
-JAX is kept out of the process: TensorFlow 2.12 imports it (a dependency of the package) only
-for TFLite's JAX converter, which nothing here uses, and it costs each Rasa process about 77 MB.
+JAX is kept out of the process (zhiyin.lean_process).
 """
 
 from __future__ import annotations
@@ -21,9 +19,9 @@ import sys
 import warnings
 from typing import List, Optional
 
-# TensorFlow's `from jax import xla_computation` (tensorflow/lite/python/util.py) is guarded by
-# `except ImportError`; a None entry makes that import fail at once.
-sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
+from zhiyin.lean_process import keep_jax_out
+
+keep_jax_out()
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 import sanic  # noqa: E402,F401  (its import adds the filter this module overrides)

@@ -96,16 +96,20 @@ def test_ted_without_its_optimizer_state_predicts_as_before_either_way_it_loads(
     dialogue_states,  # noqa: F811
     domain,  # noqa: F811
     monkeypatch,
+    tmp_path,
 ):
-    """Last here: it slims this module's TED checkpoint in place (rasas_ted read it before)."""
     from rasa.core.policies.ted_policy import TED
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
 
     from components.quick_load import RASA_LOAD
 
-    prefix = ted["model_storage"]._storage_path / ted["resource"].name / "ted_policy.tf_model"
+    copy = tmp_path / "ted"
+    shutil.copytree(ted["model_storage"]._storage_path, copy)
+    slim_ted = {**ted, "model_storage": LocalModelStorage(copy)}
+    prefix = copy / ted["resource"].name / "ted_policy.tf_model"
     slimmed = slim_model.slim_checkpoint(prefix)
     assert slimmed is not None and slimmed.dropped > 0 and slimmed.bytes_after < slimmed.bytes_before
     before = rasas_ted["probabilities"]
-    np.testing.assert_allclose(probabilities(load_ted(ted), dialogue_states, domain), before, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probabilities(load_ted(slim_ted), dialogue_states, domain), before, atol=1e-5, rtol=0)
     monkeypatch.setattr(TED, "load", classmethod(RASA_LOAD))
-    np.testing.assert_allclose(probabilities(load_ted(ted), dialogue_states, domain), before, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(probabilities(load_ted(slim_ted), dialogue_states, domain), before, atol=1e-5, rtol=0)

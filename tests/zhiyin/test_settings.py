@@ -61,7 +61,7 @@ def test_rasa_run_gets_the_api_token(argv, expected):
 
 
 def test_the_rasa_process_loads_tensorflow_without_jax():
-    """TensorFlow imports JAX only for TFLite's converter; the wrapper keeps its ~77 MB out."""
+    """TensorFlow imports JAX only for TFLite's converter; the wrapper keeps it out (about 64 MB)."""
     probe = (
         "import sys, zhiyin.rasa_cli, tensorflow, rasa.core.agent; "
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('jax') and sys.modules[m]}))"

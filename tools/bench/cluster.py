@@ -122,9 +122,9 @@ def section(model: Path, replica_counts: Sequence[int] = (1, 2)) -> str:
             "",
             table(["replicas", "RSS after the load, MB", "peak RSS, MB", "of it private (RssAnon), MB"], memory_rows),
             "",
-            "Each replica holds the voice channel's Whisper model (faster-whisper base, int8: about "
-            "200 MB) beside the NLU and dialogue models; the rest of RSS that is not private is "
-            "shared-library code that replicas on one machine share.",
+            "Each replica holds the voice channel's Whisper model beside the NLU and dialogue models "
+            "(`python -m tools.cold_start` shows each part's RSS); the rest of RSS that is not private "
+            "is shared-library code that replicas on one machine share.",
         ]
     )
 
